@@ -1,0 +1,1 @@
+"""Drivers: the narrow boundary to coordinators, WAN links, power switches and operators."""

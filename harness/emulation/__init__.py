@@ -1,0 +1,1 @@
+"""Emulation: simulated radio medium, ZigBee nodes, SE devices and an EZSP NCP."""

@@ -1,0 +1,1 @@
+"""Evidence: timelines, captures, records and reports."""

@@ -1,0 +1,1 @@
+"""SMETS2 domain model: pure, on an injected clock."""

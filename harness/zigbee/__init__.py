@@ -1,0 +1,1 @@
+"""Pure ZigBee codecs and crypto: no I/O, no clock."""
