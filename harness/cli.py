@@ -12,6 +12,7 @@ from harness.errors import HarnessError
 
 # Each module in harness/commands/ exposes register(subparsers) and sets a `func` default on its parser(s).
 COMMAND_MODULES: tuple[str, ...] = (
+    "installcode",
 )
 
 EXIT_USAGE = 2
