@@ -1,1 +1,3 @@
 """Suite-wide test configuration."""
+
+pytest_plugins = ["pytester"]

@@ -1,0 +1,77 @@
+"""The per-test JSON record: verdict, SEC references, named measurements, provenance and the bundle's files."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+
+
+@dataclass
+class Measurement:
+    name: str  # e.g. "join_latency", "srv_response_time.8.11", "commissioning_duration"
+    value: float
+    unit: str  # "s" (wall), "virtual_s", "days", ...
+    target: float | None = None  # e.g. a DUIS target response time
+    met: bool | None = None
+    key: bool = False  # the one shown in the run's summary table
+
+
+@dataclass
+class TestRecord:
+    test_id: str
+    sec_refs: list[str] = field(default_factory=list)
+    outcome: str = "unknown"  # passed | failed | error | skipped
+    message: str = ""
+    measurements: list[Measurement] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+
+    def measure(
+        self, name: str, value: float, unit: str, *, target: float | None = None, key: bool = False
+    ) -> Measurement:
+        met = None if target is None else value <= target
+        m = Measurement(name, value, unit, target, met, key)
+        self.measurements.append(m)
+        return m
+
+    def measurement(self, name: str) -> Measurement | None:
+        return next((m for m in self.measurements if m.name == name), None)
+
+    def key_measurement(self) -> Measurement | None:
+        return next((m for m in self.measurements if m.key), self.measurements[0] if self.measurements else None)
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2, default=str) + "\n")
+
+
+def git_sha(cwd: Path | None = None) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return (out.stdout.strip() or None) if out.returncode == 0 else None
+
+
+def base_provenance() -> dict[str, Any]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    def dist_version(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    return {
+        "harness_version": __version__,
+        "git_sha": git_sha(Path(__file__).resolve().parent),
+        "python": platform.python_version(),
+        "bellows": dist_version("bellows"),
+        "zigpy": dist_version("zigpy"),
+        "host": platform.node(),
+    }

@@ -1,0 +1,342 @@
+"""Rig files: what backs each role on a bench, loaded from YAML and validated.
+
+An error names the file, the line, the field and the value, and what was expected:
+
+    rigs/lab.yaml:14: devices.esme.eui64: '00-0D-6F' is not an EUI-64 (expected 8 bytes of hex, e.g. 00-0D-6F-00-0A-BC-DE-F0)
+
+The schema is checked by hand rather than with a schema library so that every message can say exactly that.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from harness.errors import RigError
+
+DEVICE_ROLES = ("esme", "gsme", "ihd", "ppmid")
+CRC_MODES = ("append", "none")
+FLOW_CONTROLS = ("software", "hardware", "none")
+EZSP_VERSIONS = (8, 13, 14, 18)
+TIMEOUT_NAMES = ("connect", "ash_ack", "join", "cbke", "commissioning")
+# Seconds. `join` is the real time the bench waits for a device to appear after permitting it.
+DEFAULT_TIMEOUTS = {"connect": 20.0, "ash_ack": 3.2, "join": 30.0, "cbke": 60.0, "commissioning": 900.0}
+
+
+class RigFileError(RigError):
+    """A rig file is malformed. Carries the file, the field path and the line."""
+
+    def __init__(self, path: str, field_path: str, message: str, line: int | None = None) -> None:
+        self.path = path
+        self.field_path = field_path
+        self.line = line
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {field_path}: {message}" if field_path else f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class SerialPort:
+    """A real coordinator's port: a device path, tcp://host:port or rfc2217://host:port."""
+
+    url: str
+    baudrate: int = 115200
+    flow_control: Literal["software", "hardware", "none"] = "software"
+
+    @property
+    def is_local_device(self) -> bool:
+        return "://" not in self.url or self.url.startswith("device://")
+
+    @property
+    def device_path(self) -> str:
+        return self.url.removeprefix("device://")
+
+
+@dataclass(frozen=True)
+class CoordinatorSpec:
+    kind: Literal["emulated", "serial"]
+    ezsp_version: int = 13
+    transport: Literal["pty", "tcp"] = "pty"
+    strict: bool = True
+    port: SerialPort | None = None
+
+
+@dataclass(frozen=True)
+class InstallCodeSource:
+    """Where a device's install code comes from. `inline` codes sit in the rig file; `env` and `file` keep secrets out."""
+
+    kind: Literal["inline", "env", "file"]
+    value: str | None = None  # inline
+    variable: str | None = None  # env
+    path: str | None = None  # file: one code per file, hex
+
+    def resolve(self) -> str:
+        if self.kind == "inline":
+            assert self.value is not None
+            return self.value
+        if self.kind == "env":
+            assert self.variable is not None
+            value = os.environ.get(self.variable)
+            if value is None:
+                raise RigError(f"install code: environment variable {self.variable} is not set")
+            return value
+        assert self.path is not None
+        try:
+            return Path(self.path).read_text().strip()
+        except OSError as exc:
+            raise RigError(f"install code: cannot read {self.path}: {exc.strerror}") from exc
+
+    def describe(self) -> str:
+        return {"inline": "inline", "env": f"env:{self.variable}", "file": f"file:{self.path}"}[self.kind]
+
+
+@dataclass(frozen=True)
+class PowerSpec:
+    """How the bench powers a device: emulated devices directly, real ones manually or by a command."""
+
+    kind: Literal["emulated", "manual", "command"]
+    on: str | None = None
+    off: str | None = None
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    role: str
+    kind: Literal["emulated", "real"]
+    eui64: str  # DCC form, upper case
+    install_code: InstallCodeSource
+    power: PowerSpec
+    operator: str | None = None  # instruction for a person at the bench, e.g. "hold the join button for 1 s"
+    firmware: str | None = None
+
+
+@dataclass(frozen=True)
+class HubSpec:
+    kind: Literal["harness", "real"]
+    eui64: str
+    wan: str = "emulated"
+
+
+@dataclass(frozen=True)
+class Rig:
+    path: str
+    name: str
+    coordinator: CoordinatorSpec
+    hub: HubSpec
+    devices: dict[str, DeviceSpec]
+    install_code_crc_mode: Literal["append", "none"] = "append"
+    timeouts: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TIMEOUTS))
+    description: str = ""
+
+    @property
+    def is_emulated(self) -> bool:
+        return self.coordinator.kind == "emulated" and all(d.kind == "emulated" for d in self.devices.values())
+
+    def timeout(self, name: str) -> float:
+        return self.timeouts[name]
+
+
+# --- loading --------------------------------------------------------------------------------------------------
+
+
+class _Doc:
+    """A YAML document with the line of every field, so errors can point at it."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        try:
+            node = yaml.compose(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark else None
+            raise RigFileError(path, "", f"not valid YAML: {getattr(exc, 'problem', exc)}", line) from exc
+        if node is None:
+            raise RigFileError(path, "", "the file is empty (expected a mapping with coordinator, hub, devices)")
+        self.lines: dict[str, int] = {}
+        self.data = self._walk(node, "")
+
+    def _walk(self, node: yaml.Node, path: str) -> Any:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                out[key] = self._walk(value_node, f"{path}.{key}" if path else key)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self._walk(v, f"{path}[{i}]") for i, v in enumerate(node.value)]
+        return yaml.safe_load(yaml.serialize(node))
+
+    def error(self, field_path: str, message: str) -> RigFileError:
+        return RigFileError(self.path, field_path, message, self.lines.get(field_path))
+
+
+def _mapping(doc: _Doc, value: Any, field_path: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise doc.error(field_path, f"expected a mapping, got {value!r}")
+    return value
+
+
+def _only(doc: _Doc, value: Mapping[str, Any], field_path: str, allowed: tuple[str, ...]) -> None:
+    for key in value:
+        if key not in allowed:
+            sub = f"{field_path}.{key}" if field_path else key
+            raise doc.error(sub, f"unknown field (expected one of: {', '.join(allowed)})")
+
+
+def _choice(doc: _Doc, value: Any, field_path: str, choices: tuple[Any, ...]) -> Any:
+    if value not in choices:
+        raise doc.error(field_path, f"{value!r} is not one of {', '.join(map(str, choices))}")
+    return value
+
+
+def _required(doc: _Doc, value: Mapping[str, Any], key: str, field_path: str) -> Any:
+    if key not in value:
+        sub = f"{field_path}.{key}" if field_path else key
+        raise RigFileError(doc.path, sub, "missing (required)", doc.lines.get(field_path))
+    return value[key]
+
+
+def _eui64(doc: _Doc, value: Any, field_path: str) -> str:
+    text = str(value).strip()
+    hex_digits = "".join(ch for ch in text if ch not in "-: ")
+    if len(hex_digits) != 16 or any(ch not in "0123456789abcdefABCDEF" for ch in hex_digits):
+        raise doc.error(
+            field_path, f"{text!r} is not an EUI-64 (expected 8 bytes of hex, e.g. 00-0D-6F-00-0A-BC-DE-F0)"
+        )
+    upper = hex_digits.upper()
+    return "-".join(upper[i : i + 2] for i in range(0, 16, 2))
+
+
+def _positive_number(doc: _Doc, value: Any, field_path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise doc.error(field_path, f"{value!r} is not a positive number of seconds")
+    return float(value)
+
+
+def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
+    c = _mapping(doc, raw, "coordinator")
+    kind = _choice(doc, _required(doc, c, "kind", "coordinator"), "coordinator.kind", ("emulated", "serial"))
+    if kind == "emulated":
+        _only(doc, c, "coordinator", ("kind", "ezsp_version", "transport", "strict"))
+        version = _choice(doc, c.get("ezsp_version", 13), "coordinator.ezsp_version", EZSP_VERSIONS)
+        transport = _choice(doc, c.get("transport", "pty"), "coordinator.transport", ("pty", "tcp"))
+        strict = c.get("strict", True)
+        if not isinstance(strict, bool):
+            raise doc.error("coordinator.strict", f"{strict!r} is not true or false")
+        return CoordinatorSpec(kind="emulated", ezsp_version=version, transport=transport, strict=strict)
+    _only(doc, c, "coordinator", ("kind", "port", "baudrate", "flow_control"))
+    url = str(_required(doc, c, "port", "coordinator"))
+    if "://" in url and not url.split("://", 1)[0] in ("tcp", "rfc2217", "socket", "device"):
+        raise doc.error("coordinator.port", f"{url!r}: scheme not supported (use a device path, tcp://, rfc2217://)")
+    baud = c.get("baudrate", 115200)
+    if isinstance(baud, bool) or not isinstance(baud, int) or baud <= 0:
+        raise doc.error("coordinator.baudrate", f"{baud!r} is not a baud rate")
+    flow = _choice(doc, c.get("flow_control", "software"), "coordinator.flow_control", FLOW_CONTROLS)
+    return CoordinatorSpec(kind="serial", port=SerialPort(url=url, baudrate=baud, flow_control=flow))
+
+
+def _install_code(doc: _Doc, raw: Any, field_path: str, crc_mode: str) -> InstallCodeSource:
+    if isinstance(raw, Mapping):
+        _only(doc, raw, field_path, ("env", "file"))
+        if "env" in raw:
+            return InstallCodeSource(kind="env", variable=str(raw["env"]))
+        if "file" in raw:
+            return InstallCodeSource(kind="file", path=str(raw["file"]))
+        raise doc.error(field_path, "expected hex, {env: VARIABLE} or {file: PATH}")
+    source = InstallCodeSource(kind="inline", value=str(raw))
+    _validate_install_code(doc, source.value or "", field_path, crc_mode)
+    return source
+
+
+def _validate_install_code(doc: _Doc, text: str, field_path: str, crc_mode: str) -> None:
+    from harness.zigbee.installcode import parse_install_code
+
+    try:
+        parse_install_code(text, crc_mode=crc_mode)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise doc.error(field_path, str(exc)) from exc
+
+
+def _power(doc: _Doc, raw: Any, field_path: str, kind: str) -> PowerSpec:
+    if raw is None:
+        return PowerSpec(kind="emulated" if kind == "emulated" else "manual")
+    p = _mapping(doc, raw, field_path)
+    _only(doc, p, field_path, ("kind", "on", "off"))
+    pkind = _choice(doc, _required(doc, p, "kind", field_path), f"{field_path}.kind", ("manual", "command"))
+    if pkind == "command":
+        return PowerSpec(kind="command", on=str(_required(doc, p, "on", field_path)),
+                         off=str(_required(doc, p, "off", field_path)))
+    return PowerSpec(kind="manual")
+
+
+def _device(doc: _Doc, role: str, raw: Any, crc_mode: str) -> DeviceSpec:
+    fp = f"devices.{role}"
+    d = _mapping(doc, raw, fp)
+    _only(doc, d, fp, ("kind", "eui64", "install_code", "power", "operator", "firmware"))
+    kind = _choice(doc, _required(doc, d, "kind", fp), f"{fp}.kind", ("emulated", "real"))
+    eui = _eui64(doc, _required(doc, d, "eui64", fp), f"{fp}.eui64")
+    code = _install_code(doc, _required(doc, d, "install_code", fp), f"{fp}.install_code", crc_mode)
+    if kind == "emulated" and code.kind != "inline":
+        raise doc.error(f"{fp}.install_code", "an emulated device needs its install code inline (hex)")
+    power = _power(doc, d.get("power"), f"{fp}.power", kind)
+    if kind == "emulated" and power.kind != "emulated":
+        raise doc.error(f"{fp}.power", "emulated devices are powered by the harness; remove this field")
+    return DeviceSpec(role=role, kind=kind, eui64=eui, install_code=code, power=power,
+                      operator=d.get("operator"), firmware=d.get("firmware"))
+
+
+def parse_rig(text: str, path: str = "<rig>") -> Rig:
+    doc = _Doc(path, text)
+    top = _mapping(doc, doc.data, "")
+    _only(doc, top, "", ("name", "description", "coordinator", "hub", "devices", "install_code_crc_mode", "timeouts"))
+    crc_mode = _choice(doc, top.get("install_code_crc_mode", "append"), "install_code_crc_mode", CRC_MODES)
+    coordinator = _coordinator(doc, _required(doc, top, "coordinator", ""))
+
+    h = _mapping(doc, _required(doc, top, "hub", ""), "hub")
+    _only(doc, h, "hub", ("kind", "eui64", "wan"))
+    hub_kind = _choice(doc, _required(doc, h, "kind", "hub"), "hub.kind", ("harness", "real"))
+    if hub_kind == "real":
+        raise doc.error("hub.kind", "'real' (hub under test, topology 2) is not supported yet; use 'harness'")
+    hub = HubSpec(kind=hub_kind, eui64=_eui64(doc, h.get("eui64", "00-DB-12-34-56-78-90-A2"), "hub.eui64"),
+                  wan=_choice(doc, h.get("wan", "emulated"), "hub.wan", ("emulated",)))
+
+    devices_raw = _mapping(doc, _required(doc, top, "devices", ""), "devices")
+    devices: dict[str, DeviceSpec] = {}
+    for role, raw in devices_raw.items():
+        _choice(doc, role, f"devices.{role}", DEVICE_ROLES)
+        devices[role] = _device(doc, role, raw, crc_mode)
+    if not devices:
+        raise doc.error("devices", "no devices (expected at least one of esme, gsme, ihd, ppmid)")
+    euis = [d.eui64 for d in devices.values()]
+    for role, spec in devices.items():
+        if euis.count(spec.eui64) > 1:
+            raise doc.error(f"devices.{role}.eui64", f"{spec.eui64} is used by more than one device")
+    if coordinator.kind == "emulated" and any(d.kind == "real" for d in devices.values()):
+        bad = next(r for r, d in devices.items() if d.kind == "real")
+        raise doc.error(f"devices.{bad}.kind", "a real device needs a real coordinator (coordinator.kind: serial)")
+
+    timeouts = dict(DEFAULT_TIMEOUTS)
+    t = _mapping(doc, top.get("timeouts", {}), "timeouts")
+    _only(doc, t, "timeouts", TIMEOUT_NAMES)
+    for name, value in t.items():
+        timeouts[name] = _positive_number(doc, value, f"timeouts.{name}")
+
+    name = str(top.get("name", Path(path).stem))
+    return Rig(path=path, name=name, coordinator=coordinator, hub=hub, devices=devices,
+               install_code_crc_mode=crc_mode, timeouts=timeouts, description=str(top.get("description", "")))
+
+
+def load_rig(path: str | os.PathLike[str]) -> Rig:
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except FileNotFoundError:
+        raise RigFileError(str(p), "", "no such rig file") from None
+    except OSError as exc:
+        raise RigFileError(str(p), "", f"cannot read: {exc.strerror}") from exc
+    return parse_rig(text, str(p))
