@@ -1,0 +1,124 @@
+"""`smets2-harness duis check FILE...` and `smets2-harness duis build SRV ...`: DUIS request files.
+
+`check` applies the stateless rules of harness.smets.duis (XML syntax with line and column, structure, field
+formats, Command Variant) and names the element and what was wrong. `build` prints a well-formed request that
+`check` accepts; the user asked for the request, so an install code given on the command line is printed in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness.errors import InputError
+from harness.smets.duis import (
+    DCC_ACB_EUI,
+    ChfInstallSuccessNoSmWan,
+    ChfInstallSuccessSmWan,
+    CommissionDevice,
+    ReadInventory,
+    Request,
+    RequestWanMatrix,
+    UpdateHanDeviceLog,
+    parse_request,
+    validate,
+)
+from harness.smets.identities import Eui64
+
+EXIT_PROBLEMS = 2
+RTDS_SUPPLIER = "90-B3-D5-1F-30-01-00-00"  # RTDS business originator (domain.md §0 conventions)
+BUILDABLE = ("8.11", "8.14.1", "8.14.2", "8.1.1", "8.2", "12.1")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("duis", help="check or build DUIS service request XML",
+                                   description="Check DUIS request files, or build one.")
+    sub = parser.add_subparsers(dest="duis_command", metavar="ACTION")
+    parser.set_defaults(func=lambda args: (parser.print_help(), EXIT_PROBLEMS)[1])
+
+    check = sub.add_parser("check", help="validate request files (structure and stateless rules)")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.set_defaults(func=_check)
+
+    build = sub.add_parser("build", help="print a well-formed request",
+                           description=f"Build a DUIS request for one of: {', '.join(BUILDABLE)}.")
+    build.add_argument("srv", choices=BUILDABLE, metavar="SRV", help=f"one of {', '.join(BUILDABLE)}")
+    kind = build.add_mutually_exclusive_group()
+    kind.add_argument("--add", action="store_const", const="Add", dest="request_type", help="8.11: add a device")
+    kind.add_argument("--remove", action="store_const", const="Remove", dest="request_type",
+                      help="8.11: remove a device")
+    build.add_argument("--device", help="DeviceID: the device to add/remove (8.11), the CHF (8.14.x), or 8.2's")
+    build.add_argument("--install-code", help="8.11 Add: 16-octet install code, 32 hex digits, no CRC")
+    build.add_argument("--join-time", type=int, default=90, help="8.11 Add: JoinTimePeriod (default 90)")
+    build.add_argument("--mpxn", help="ImportMPxN (8.11) / MPxN (8.14.x)")
+    build.add_argument("--postcode", help="12.1: PostCode")
+    build.add_argument("--address", help="12.1: AddressIdentifier")
+    build.add_argument("--uprn", help="12.1: UPRN instead of a partial address")
+    build.add_argument("--originator", default=RTDS_SUPPLIER, help=f"originator EUI-64 (default {RTDS_SUPPLIER})")
+    build.add_argument("--target", help="target EUI-64: the CHF for 8.11, the device for 8.1.1, "
+                       f"the DCC ({DCC_ACB_EUI}, default) for non-device SRVs")
+    build.add_argument("--counter", type=int, default=1, help="RequestID counter (default 1)")
+    build.add_argument("--command-variant", type=int, help="override the SRV's usual Command Variant")
+    build.set_defaults(func=_build)
+
+
+def _check(args: argparse.Namespace) -> int:
+    status = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror}", where=name) from None
+        problems = validate(data)
+        if problems:
+            status = EXIT_PROBLEMS
+            for problem in problems:
+                print(f"{name}: {problem}", file=sys.stderr)
+        else:
+            print(f"{name}: OK ({parse_request(data).summary()})")
+    return status
+
+
+def _need(value: str | None, option: str, srv: str) -> str:
+    if value is None:
+        raise InputError(f"{srv} needs {option}", where=option)
+    return value
+
+
+def _build(args: argparse.Namespace) -> int:
+    srv = args.srv
+    target = args.target
+    if srv == "8.11":
+        device = Eui64.parse(_need(args.device, "--device", srv), where="--device")
+        if args.request_type == "Remove":
+            body = UpdateHanDeviceLog.remove(device)
+        else:
+            code_text = _need(args.install_code, "--install-code", srv)
+            try:
+                code = bytes.fromhex(code_text)
+            except ValueError:
+                raise InputError("not hexadecimal", where="--install-code") from None
+            if len(code) != 16:
+                raise InputError(f"{len(code)} bytes, expected 16 (GB codes carry no CRC)", where="--install-code")
+            body = UpdateHanDeviceLog.add(device, code, join_time_period=args.join_time, import_mpxn=args.mpxn)
+        target = _need(target, "--target", srv)
+    elif srv in ("8.14.1", "8.14.2"):
+        chf = Eui64.parse(_need(args.device, "--device", srv), where="--device")
+        mpxn = _need(args.mpxn, "--mpxn", srv)
+        body = ChfInstallSuccessSmWan(chf, mpxn) if srv == "8.14.1" else ChfInstallSuccessNoSmWan(chf, mpxn)
+    elif srv == "8.1.1":
+        body = CommissionDevice()
+        target = _need(target, "--target", srv)
+    elif srv == "8.2":
+        body = ReadInventory(Eui64.parse(_need(args.device, "--device", srv), where="--device"))
+    else:
+        if args.uprn is None and args.postcode is None:
+            raise InputError("12.1 needs --postcode (and --address) or --uprn", where="--postcode")
+        body = RequestWanMatrix(args.postcode, args.address, None) if args.uprn is None else RequestWanMatrix(
+            uprn=args.uprn)
+    request = Request.build(body, originator=args.originator, target=target or DCC_ACB_EUI, counter=args.counter,
+                            command_variant=args.command_variant)
+    sys.stdout.write(request.to_xml())
+    return 0
