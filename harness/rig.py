@@ -9,15 +9,20 @@ The schema is checked by hand rather than with a schema library so that every me
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
+from yaml.constructor import SafeConstructor
 
-from harness.errors import RigError
+from harness.errors import InputError, RigError
+
+if TYPE_CHECKING:
+    from harness.zigbee.installcode import InstallCode
 
 DEVICE_ROLES = ("esme", "gsme", "ihd", "ppmid")
 CRC_MODES = ("append", "none")
@@ -70,11 +75,21 @@ class InstallCodeSource:
     """Where a device's install code comes from. `inline` codes sit in the rig file; `env` and `file` keep secrets out."""
 
     kind: Literal["inline", "env", "file"]
-    value: str | None = None  # inline
+    value: str | None = field(default=None, repr=False)  # inline; a secret, so kept out of repr (and logs)
     variable: str | None = None  # env
-    path: str | None = None  # file: one code per file, hex
+    path: str | None = None  # file: one code per file, hex; as written in the rig file
+    base_dir: str | None = field(default=None, repr=False)  # a relative `path` is relative to the rig file's folder
+
+    @property
+    def file_path(self) -> Path | None:
+        """The file a `file` source reads, resolved against the rig file's folder."""
+        if self.path is None:
+            return None
+        p = Path(self.path).expanduser()
+        return p if p.is_absolute() or self.base_dir is None else Path(self.base_dir) / p
 
     def resolve(self) -> str:
+        """The install code's text. Raises RigError naming the variable or file when it is not there."""
         if self.kind == "inline":
             assert self.value is not None
             return self.value
@@ -84,11 +99,14 @@ class InstallCodeSource:
             if value is None:
                 raise RigError(f"install code: environment variable {self.variable} is not set")
             return value
-        assert self.path is not None
+        path = self.file_path
+        assert path is not None
         try:
-            return Path(self.path).read_text().strip()
+            return path.read_text().strip()
         except OSError as exc:
-            raise RigError(f"install code: cannot read {self.path}: {exc.strerror}") from exc
+            raise RigError(f"install code: cannot read {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise RigError(f"install code: {path} is not text (expected one install code in hex)") from exc
 
     def describe(self) -> str:
         return {"inline": "inline", "env": f"env:{self.variable}", "file": f"file:{self.path}"}[self.kind]
@@ -139,37 +157,75 @@ class Rig:
     def timeout(self, name: str) -> float:
         return self.timeouts[name]
 
+    def install_code(self, role: str) -> InstallCode:
+        """The device's install code, resolved from its source and checked (CRC, length) in the rig's CRC mode.
+
+        Raises RigError naming the rig file, the field and the source (never the code itself).
+        """
+        from harness.zigbee.installcode import parse_install_code
+
+        source = self.devices[role].install_code
+        where = f"{self.path}: devices.{role}.install_code ({source.describe()})"
+        try:
+            text = source.resolve()
+        except RigError as exc:
+            raise RigError(f"{where}: {str(exc).removeprefix('install code: ')}") from exc
+        try:
+            return parse_install_code(text, crc_mode=self.install_code_crc_mode)
+        except InputError as exc:
+            raise RigError(f"{where}: {exc}") from exc
+
 
 # --- loading --------------------------------------------------------------------------------------------------
 
 
 class _Doc:
-    """A YAML document with the line of every field, so errors can point at it."""
+    """A YAML document with the line of every field, so errors can point at it.
+
+    `lines` maps a field path to the line of its key (the line a person looks at); `raw` keeps each scalar's text
+    as written, because YAML turns an unquoted all-digit hex string (an EUI-64 or install code) into a number.
+    """
 
     def __init__(self, path: str, text: str) -> None:
         self.path = path
         try:
-            node = yaml.compose(text)
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark else None
-            raise RigFileError(path, "", f"not valid YAML: {getattr(exc, 'problem', exc)}", line) from exc
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise RigFileError(path, "", f"not valid YAML: {problem}", line) from exc
         if node is None:
             raise RigFileError(path, "", "the file is empty (expected a mapping with coordinator, hub, devices)")
         self.lines: dict[str, int] = {}
-        self.data = self._walk(node, "")
+        self.raw: dict[str, str] = {}
+        self.data = self._walk(node, "", node.start_mark.line + 1)
 
-    def _walk(self, node: yaml.Node, path: str) -> Any:
-        self.lines[path] = node.start_mark.line + 1
+    def _walk(self, node: yaml.Node, path: str, line: int) -> Any:
+        self.lines[path] = line
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 key = str(key_node.value)
-                out[key] = self._walk(value_node, f"{path}.{key}" if path else key)
+                sub = f"{path}.{key}" if path else key
+                key_line = key_node.start_mark.line + 1
+                if key in out:
+                    raise RigFileError(self.path, sub, f"given twice (first on line {self.lines[sub]})", key_line)
+                out[key] = self._walk(value_node, sub, key_line)
             return out
         if isinstance(node, yaml.SequenceNode):
-            return [self._walk(v, f"{path}[{i}]") for i, v in enumerate(node.value)]
-        return yaml.safe_load(yaml.serialize(node))
+            return [self._walk(v, f"{path}[{i}]", v.start_mark.line + 1) for i, v in enumerate(node.value)]
+        self.raw[path] = str(node.value)
+        try:
+            return SafeConstructor().construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError) as exc:  # e.g. 2020-13-45 looks like a date but is not one
+            raise RigFileError(self.path, path, f"{node.value!r} is not a valid value: {exc}", line) from exc
+
+    def text(self, field_path: str, value: Any) -> str:
+        """A scalar as the user wrote it (for hex fields YAML may have read as a number)."""
+        if isinstance(value, str):
+            return value
+        return self.raw.get(field_path, "" if value is None else str(value))
 
     def error(self, field_path: str, message: str) -> RigFileError:
         return RigFileError(self.path, field_path, message, self.lines.get(field_path))
@@ -202,7 +258,7 @@ def _required(doc: _Doc, value: Mapping[str, Any], key: str, field_path: str) ->
 
 
 def _eui64(doc: _Doc, value: Any, field_path: str) -> str:
-    text = str(value).strip()
+    text = doc.text(field_path, value).strip()
     hex_digits = "".join(ch for ch in text if ch not in "-: ")
     if len(hex_digits) != 16 or any(ch not in "0123456789abcdefABCDEF" for ch in hex_digits):
         raise doc.error(
@@ -213,9 +269,44 @@ def _eui64(doc: _Doc, value: Any, field_path: str) -> str:
 
 
 def _positive_number(doc: _Doc, value: Any, field_path: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
         raise doc.error(field_path, f"{value!r} is not a positive number of seconds")
     return float(value)
+
+
+NETWORK_SCHEMES = ("tcp", "rfc2217", "socket")
+
+
+def _port_url(doc: _Doc, value: Any) -> str:
+    """A device path, device://path, or tcp/rfc2217/socket://host:port (the URL forms bellows' serialx opens)."""
+    fp = "coordinator.port"
+    if not isinstance(value, str) or not value.strip():
+        raise doc.error(
+            fp, f"{value!r} is not a port (expected /dev/serial/by-id/..., tcp://host:port or rfc2217://host:port)"
+        )
+    url = value.strip()
+    if "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    if scheme == "device":
+        if not rest:
+            raise doc.error(fp, f"{url!r} has no device path")
+        return url
+    if scheme not in NETWORK_SCHEMES:
+        raise doc.error(fp, f"{url!r}: scheme not supported (use a device path, tcp://, rfc2217://)")
+    host, _, port = rest.partition("/")[0].rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise doc.error(fp, f"{url!r} is not {scheme}://host:port (port 1-65535)")
+    return url
+
+
+def _optional_text(doc: _Doc, raw: Mapping[str, Any], key: str, field_path: str) -> str | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, Mapping | list):
+        raise doc.error(f"{field_path}.{key}", f"{value!r} is not text")
+    return doc.text(f"{field_path}.{key}", value)
 
 
 def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
@@ -223,16 +314,18 @@ def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
     kind = _choice(doc, _required(doc, c, "kind", "coordinator"), "coordinator.kind", ("emulated", "serial"))
     if kind == "emulated":
         _only(doc, c, "coordinator", ("kind", "ezsp_version", "transport", "strict"))
-        version = _choice(doc, c.get("ezsp_version", 13), "coordinator.ezsp_version", EZSP_VERSIONS)
+        version = c.get("ezsp_version", 13)
+        if isinstance(version, bool) or not isinstance(version, int):  # 13.0 or "13" would slip through _choice
+            raise doc.error("coordinator.ezsp_version",
+                            f"{version!r} is not one of {', '.join(map(str, EZSP_VERSIONS))} (a whole number)")
+        _choice(doc, version, "coordinator.ezsp_version", EZSP_VERSIONS)
         transport = _choice(doc, c.get("transport", "pty"), "coordinator.transport", ("pty", "tcp"))
         strict = c.get("strict", True)
         if not isinstance(strict, bool):
             raise doc.error("coordinator.strict", f"{strict!r} is not true or false")
         return CoordinatorSpec(kind="emulated", ezsp_version=version, transport=transport, strict=strict)
     _only(doc, c, "coordinator", ("kind", "port", "baudrate", "flow_control"))
-    url = str(_required(doc, c, "port", "coordinator"))
-    if "://" in url and not url.split("://", 1)[0] in ("tcp", "rfc2217", "socket", "device"):
-        raise doc.error("coordinator.port", f"{url!r}: scheme not supported (use a device path, tcp://, rfc2217://)")
+    url = _port_url(doc, _required(doc, c, "port", "coordinator"))
     baud = c.get("baudrate", 115200)
     if isinstance(baud, bool) or not isinstance(baud, int) or baud <= 0:
         raise doc.error("coordinator.baudrate", f"{baud!r} is not a baud rate")
@@ -240,15 +333,24 @@ def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
     return CoordinatorSpec(kind="serial", port=SerialPort(url=url, baudrate=baud, flow_control=flow))
 
 
+_SOURCE_HELP = "expected hex, {env: VARIABLE} or {file: PATH}"
+
+
 def _install_code(doc: _Doc, raw: Any, field_path: str, crc_mode: str) -> InstallCodeSource:
     if isinstance(raw, Mapping):
         _only(doc, raw, field_path, ("env", "file"))
-        if "env" in raw:
-            return InstallCodeSource(kind="env", variable=str(raw["env"]))
-        if "file" in raw:
-            return InstallCodeSource(kind="file", path=str(raw["file"]))
-        raise doc.error(field_path, "expected hex, {env: VARIABLE} or {file: PATH}")
-    source = InstallCodeSource(kind="inline", value=str(raw))
+        if len(raw) != 1:
+            raise doc.error(field_path, f"give exactly one source ({_SOURCE_HELP}), got {dict(raw)!r}")
+        (kind, value), = raw.items()
+        if not isinstance(value, str) or not value.strip():
+            what = "an environment variable name" if kind == "env" else "a file path"
+            raise doc.error(f"{field_path}.{kind}", f"{value!r} is not {what}")
+        if kind == "env":
+            return InstallCodeSource(kind="env", variable=value.strip())
+        return InstallCodeSource(kind="file", path=value.strip(), base_dir=str(Path(doc.path).parent))
+    if raw is None or isinstance(raw, list | bool):
+        raise doc.error(field_path, f"{raw!r} is not an install code ({_SOURCE_HELP})")
+    source = InstallCodeSource(kind="inline", value=doc.text(field_path, raw))
     _validate_install_code(doc, source.value or "", field_path, crc_mode)
     return source
 
@@ -269,8 +371,16 @@ def _power(doc: _Doc, raw: Any, field_path: str, kind: str) -> PowerSpec:
     _only(doc, p, field_path, ("kind", "on", "off"))
     pkind = _choice(doc, _required(doc, p, "kind", field_path), f"{field_path}.kind", ("manual", "command"))
     if pkind == "command":
-        return PowerSpec(kind="command", on=str(_required(doc, p, "on", field_path)),
-                         off=str(_required(doc, p, "off", field_path)))
+        commands = {}
+        for key in ("on", "off"):
+            _required(doc, p, key, field_path)
+            commands[key] = (_optional_text(doc, p, key, field_path) or "").strip()
+            if not commands[key]:
+                raise doc.error(f"{field_path}.{key}", "empty (expected a shell command, e.g. \"relayctl 3 on\")")
+        return PowerSpec(kind="command", on=commands["on"], off=commands["off"])
+    for key in ("on", "off"):
+        if key in p:
+            raise doc.error(f"{field_path}.{key}", "only a 'command' power switch has on/off commands")
     return PowerSpec(kind="manual")
 
 
@@ -287,7 +397,7 @@ def _device(doc: _Doc, role: str, raw: Any, crc_mode: str) -> DeviceSpec:
     if kind == "emulated" and power.kind != "emulated":
         raise doc.error(f"{fp}.power", "emulated devices are powered by the harness; remove this field")
     return DeviceSpec(role=role, kind=kind, eui64=eui, install_code=code, power=power,
-                      operator=d.get("operator"), firmware=d.get("firmware"))
+                      operator=_optional_text(doc, d, "operator", fp), firmware=_optional_text(doc, d, "firmware", fp))
 
 
 def parse_rig(text: str, path: str = "<rig>") -> Rig:
@@ -312,10 +422,13 @@ def parse_rig(text: str, path: str = "<rig>") -> Rig:
         devices[role] = _device(doc, role, raw, crc_mode)
     if not devices:
         raise doc.error("devices", "no devices (expected at least one of esme, gsme, ihd, ppmid)")
-    euis = [d.eui64 for d in devices.values()]
+    seen = {hub.eui64: "hub.eui64"}
     for role, spec in devices.items():
-        if euis.count(spec.eui64) > 1:
-            raise doc.error(f"devices.{role}.eui64", f"{spec.eui64} is used by more than one device")
+        first = seen.setdefault(spec.eui64, f"devices.{role}.eui64")
+        if first != f"devices.{role}.eui64":
+            raise doc.error(
+                f"devices.{role}.eui64", f"{spec.eui64} is already used by {first} (every EUI-64 must be unique)"
+            )
     if coordinator.kind == "emulated" and any(d.kind == "real" for d in devices.values()):
         bad = next(r for r, d in devices.items() if d.kind == "real")
         raise doc.error(f"devices.{bad}.kind", "a real device needs a real coordinator (coordinator.kind: serial)")
@@ -334,9 +447,11 @@ def parse_rig(text: str, path: str = "<rig>") -> Rig:
 def load_rig(path: str | os.PathLike[str]) -> Rig:
     p = Path(path)
     try:
-        text = p.read_text()
+        text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RigFileError(str(p), "", "no such rig file") from None
     except OSError as exc:
         raise RigFileError(str(p), "", f"cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise RigFileError(str(p), "", f"not a text file (byte {exc.start} is not UTF-8; expected YAML)") from exc
     return parse_rig(text, str(p))

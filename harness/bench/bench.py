@@ -1,0 +1,286 @@
+"""The bench: a rig's roles wired together, topology 1 (harness as hub, devices under test are meters).
+
+    DCC (emulated) --WAN (emulated, cut/restore)--> CHF model (harness) --HanLink--> Coordinator (EZSP)
+                                                                                     |  real stick, or the
+    suppliers (installing, gaining) send DUIS requests to the DCC                   |  emulated NCP + HAN
+                                                                                     v
+                                                                           meters: emulated, or real ones
+                                                                           an operator powers and presses
+
+The domain runs on a virtual clock (90 days pass in a call); the radio runs in real time. Everything that happens
+goes on the test's evidence timeline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from harness.bench.han_link import HanLink
+from harness.bench.supplier import Supplier
+from harness.drivers.base import JoinedDevice
+from harness.drivers.ezsp import EzspCoordinator
+from harness.drivers.operator import ConsoleOperator, Operator, ScriptedOperator
+from harness.drivers.power import CommandPowerSwitch, ManualPowerSwitch, PowerSwitch
+from harness.errors import JoinTimeout, RigError
+from harness.evidence.bundle import EZSP_LOG, PCAP, EvidenceBundle
+from harness.rig import DeviceSpec, Rig
+from harness.smets.clock import VirtualClock
+from harness.smets.dcc import Dcc
+from harness.smets.device_log import ChfDeviceLog, install_code_link_key
+from harness.smets.hub import CommsHub
+from harness.smets.identities import DeviceType, Eui64, Party, Role
+from harness.smets.registration import Registration
+from harness.smets.smi import SmartMeteringInventory, SmiStatus
+from harness.smets.wan import EmulatedWan
+from harness.zigbee.installcode import parse_install_code
+
+# Roles in the rig file -> GBCS device types (domain.md §4.1) and the fuel whose MPxN they sit under.
+DEVICE_TYPES = {"esme": DeviceType.ESME, "gsme": DeviceType.GSME, "ihd": DeviceType.TYPE2, "ppmid": DeviceType.PPMID}
+# Example MPxNs with valid check digits (identities.Mpan); a bench premises has one electricity and one gas supply.
+MPAN = "1312345678118"
+MPRN = "1234567890"
+COORDINATOR_EUI = "00:12:4B:00:1C:A1:B2:C3"
+
+INSTALLING = Party("Installing supplier", Eui64.parse("90-B3-D5-1F-30-01-00-00"), Role.IS)
+INSTALLING_GAS = Party("Installing supplier (gas)", Eui64.parse("90-B3-D5-1F-30-01-00-00"), Role.GS)
+GAINING = Party("Gaining supplier", Eui64.parse("90-B3-D5-1F-30-03-00-00"), Role.IS)
+
+BENCH_LOGGERS = ("bellows.ezsp", "bellows.ash", "bellows.uart")
+
+
+@dataclass
+class BenchDevice:
+    """A device on the bench: its identity from the rig, and how the bench reaches it."""
+
+    role: str
+    spec: DeviceSpec
+    eui64: Eui64
+    device_type: DeviceType
+    mpxn: str
+    install_code: bytes  # the 16-byte code as the manufacturer's delivery file gives it (secret)
+    power: PowerSwitch | None
+    emulated: Any = None  # harness.emulation.devices.EmulatedDevice on an emulated rig
+
+    def __repr__(self) -> str:
+        return f"BenchDevice({self.role} {self.eui64.dcc})"
+
+
+class Bench:
+    """Build with `await Bench.start(rig, evidence)`; always `await bench.stop()` (the pytest fixture does)."""
+
+    def __init__(self, rig: Rig, evidence: EvidenceBundle) -> None:
+        self.rig = rig
+        self.evidence = evidence
+        self.clock = VirtualClock()
+        evidence.timeline.bind_clock(self.clock.now)
+        self.chf = Eui64.parse(rig.hub.eui64)
+        self.smi = SmartMeteringInventory(self.clock)
+        self.registration = Registration(self.clock)
+        self.hub = CommsHub(self.clock, self.chf, device_log=ChfDeviceLog(
+            self.clock, derive_link_key=install_code_link_key(rig.install_code_crc_mode)))
+        self.wan = EmulatedWan(self.clock)
+        self.wan.attach(self.hub, up=True)
+        self.dcc = Dcc(self.clock, self.smi, self.registration, self.hub, self.wan)
+        counter = itertools.count(1000).__next__
+        self.installing_supplier = Supplier(INSTALLING, self.dcc, evidence, counters=counter)
+        self.installing_gas_supplier = Supplier(INSTALLING_GAS, self.dcc, evidence, counters=counter)
+        self.gaining_supplier = Supplier(GAINING, self.dcc, evidence)
+        self.devices: dict[str, BenchDevice] = {}
+        self.operator: Operator = ScriptedOperator() if rig.is_emulated else ConsoleOperator()
+        self.coordinator: EzspCoordinator | None = None
+        self.han: Any = None  # EmulatedHan on an emulated rig
+        self.ncp: Any = None
+        self.link: HanLink | None = None
+        self._stack = contextlib.AsyncExitStack()
+        self._log_handler: logging.Handler | None = None
+        self._observe()
+
+    # -- start / stop --------------------------------------------------------------------------------------
+    @classmethod
+    async def start(cls, rig: Rig, evidence: EvidenceBundle) -> Bench:
+        bench = cls(rig, evidence)
+        try:
+            bench._premises()
+            await bench._open_coordinator()
+        except BaseException:
+            await bench.stop()
+            raise
+        return bench
+
+    async def stop(self) -> None:
+        try:
+            if self.link is not None:
+                with contextlib.suppress(Exception):
+                    await self.link.settle()
+            if self.coordinator is not None:
+                await self.coordinator.close()
+            await self._stack.aclose()
+        finally:
+            self._write_ncp_log()
+            if self._log_handler is not None:
+                for name in BENCH_LOGGERS:
+                    logging.getLogger(name).removeHandler(self._log_handler)
+                self._log_handler.close()
+
+    def _premises(self) -> None:
+        """The SMI, registration and install-code delivery files of one premises, before anything is installed."""
+        self.smi.add_device(self.chf, DeviceType.CHF)
+        self.registration.register(MPAN, INSTALLING, self.clock.now())
+        self.registration.register(MPRN, INSTALLING_GAS, self.clock.now())
+        for role, spec in self.rig.devices.items():
+            eui = Eui64.parse(spec.eui64)
+            code = parse_install_code(spec.install_code.resolve(), crc_mode=self.rig.install_code_crc_mode,
+                                      where=f"{self.rig.path}: devices.{role}.install_code")
+            device_type = DEVICE_TYPES[role]
+            mpxn = MPRN if device_type is DeviceType.GSME else MPAN
+            self.smi.add_device(eui, device_type, mpxn=None)
+            self.registration.associate(eui, mpxn)
+            store = self.installing_gas_supplier.store if mpxn == MPRN else self.installing_supplier.store
+            store.put(eui, code.code, "manufacturer delivery file")
+            self.devices[role] = BenchDevice(role, spec, eui, device_type, mpxn, code.code, self._power_for(spec))
+
+    def _power_for(self, spec: DeviceSpec) -> PowerSwitch | None:
+        if spec.power.kind == "command":
+            assert spec.power.on and spec.power.off
+            return CommandPowerSwitch(spec.power.on, spec.power.off)
+        if spec.power.kind == "manual":
+            return ManualPowerSwitch(self.operator, spec.role.upper())
+        return None
+
+    async def _open_coordinator(self) -> None:
+        self._log_handler = logging.FileHandler(self.evidence.attach("ezsp_log", EZSP_LOG))
+        self._log_handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        for name in BENCH_LOGGERS:
+            logger = logging.getLogger(name)
+            logger.addHandler(self._log_handler)
+            logger.setLevel(logging.DEBUG)
+
+        c = self.rig.coordinator
+        if c.kind == "emulated":
+            url = await self._start_emulated_han()
+            self.coordinator = EzspCoordinator(url, timeout=self.rig.timeout("connect"))
+        else:
+            assert c.port is not None
+            self.coordinator = EzspCoordinator(c.port.url, baudrate=c.port.baudrate,
+                                               flow_control=None if c.port.flow_control == "none" else c.port.flow_control,
+                                               timeout=self.rig.timeout("connect"))
+        await self.coordinator.connect()
+        await self.coordinator.form()
+        info = self.coordinator.info()
+        self.evidence.record.provenance["coordinator"] = {
+            "port": self.coordinator.port if c.kind == "serial" else f"emulated ({c.transport})",
+            "ezsp_protocol_version": info.protocol_version, "stack_version": info.stack_version,
+            "eui64": str(info.eui64), "channel": info.channel, "pan_id": f"0x{info.pan_id:04X}",
+        }
+        self.evidence.record.provenance["devices"] = {
+            role: {"eui64": d.eui64.dcc, "kind": d.spec.kind, "firmware": d.spec.firmware,
+                   "install_code_source": d.spec.install_code.describe()} for role, d in self.devices.items()}
+        self.evidence.timeline.record("coordinator.up", **self.evidence.record.provenance["coordinator"])
+        self.link = HanLink(self.hub, self.coordinator, self.evidence,
+                            permit_seconds=self.rig.timeout("join"), on_permit=self._prompt_operator)
+        if self.han is not None:
+            self.han.start()  # emulated meters power on and scan; they join only once permitted with their key
+
+    async def _start_emulated_han(self) -> str:
+        from harness.emulation.ncp.transport import serve_ncp
+        from harness.emulation.network import DeviceSpec as HanDeviceSpec
+        from harness.emulation.network import EmulatedHan
+
+        specs = [HanDeviceSpec(role, d.eui64.to_zigpy(), d.install_code.hex(), self.rig.install_code_crc_mode)
+                 for role, d in self.devices.items() if role in ("esme", "gsme", "ihd")]
+        self.han = EmulatedHan(specs, pcap_path=self.evidence.attach("pcap", PCAP))
+        self._stack.push_async_callback(self.han.close)
+        self.ncp = self.han.make_ncp(self.rig.coordinator.ezsp_version, eui64=COORDINATOR_EUI,
+                                     strict=self.rig.coordinator.strict)
+        for device in self.devices.values():
+            device.emulated = self.han.devices.get(device.eui64.to_zigpy())
+        return await self._stack.enter_async_context(serve_ncp(self.ncp, self.rig.coordinator.transport))
+
+    def _write_ncp_log(self) -> None:
+        if self.ncp is None:
+            return
+        path = self.evidence.attach("ncp_command_log", "ncp-commands.log")
+        with path.open("w") as out:
+            for entry in self.ncp.command_log:
+                out.write(f"{entry}\n")
+            if self.ncp.unhandled:
+                out.write(f"UNHANDLED (strict mode): {sorted(set(self.ncp.unhandled))}\n")
+
+    # -- evidence ------------------------------------------------------------------------------------------
+    def _observe(self) -> None:
+        t = self.evidence.timeline
+        self.hub.alert_observers.append(lambda a: t.record(
+            "alert", code=f"0x{a.code:04X}", name=a.name, cause=str(a.cause),
+            device=a.device.dcc if a.device else None,
+            log=[{"eui64": e.dcc, "hash_present": bool(h)} for e, h in a.entries]))
+        self.wan.add_state_listener(lambda chf, up, at: t.record("wan", chf=chf.dcc, state="up" if up else "down"))
+
+    async def _prompt_operator(self, eui: Eui64) -> None:
+        device = self.device_by_eui(eui)
+        if device is not None and device.spec.kind == "real":
+            instruction = device.spec.operator or f"make the {device.role.upper()} ({eui.dcc}) join the HAN now"
+            self.evidence.timeline.record("operator", device=eui.dcc, instruction=instruction)
+            await self.operator.instruct(instruction, timeout=self.rig.timeout("join"))
+
+    # -- what scenarios use --------------------------------------------------------------------------------
+    def device(self, role: str) -> BenchDevice:
+        try:
+            return self.devices[role]
+        except KeyError:
+            raise RigError(f"{self.rig.path}: this scenario needs a {role} and the rig has none "
+                           f"(devices: {', '.join(self.devices) or 'none'})") from None
+
+    def device_by_eui(self, eui: Eui64) -> BenchDevice | None:
+        return next((d for d in self.devices.values() if d.eui64 == eui), None)
+
+    def supplier_for(self, device: BenchDevice, *, gaining: bool = False) -> Supplier:
+        if gaining:
+            return self.gaining_supplier
+        return self.installing_gas_supplier if device.mpxn == MPRN else self.installing_supplier
+
+    async def settle(self) -> None:
+        assert self.link is not None
+        await self.link.settle()
+
+    async def wait_for_join(self, device: BenchDevice, *, timeout: float | None = None) -> JoinedDevice:
+        assert self.link is not None
+        return await self.link.wait_for_join(device.eui64, self.rig.timeout("join") if timeout is None else timeout)
+
+    async def expect_no_join(self, device: BenchDevice, *, within: float) -> str:
+        """Assert the device does not join within `within` seconds; returns why (from the emulated HAN if any)."""
+        try:
+            await self.wait_for_join(device, timeout=within)
+        except JoinTimeout as exc:
+            reason = self.join_refusal_reason(device) or str(exc)
+            self.evidence.timeline.record("han.no_join", device=device.eui64.dcc, reason=reason)
+            return reason
+        raise AssertionError(f"{device.role} {device.eui64.dcc} joined, but it should not have")
+
+    def join_refusal_reason(self, device: BenchDevice) -> str | None:
+        if device.emulated is None:
+            return None
+        attempts = getattr(device.emulated, "join_attempts", [])
+        return attempts[-1].reason if attempts else "the device made no join attempt"
+
+    async def read_metering(self, device: BenchDevice, attributes: tuple[str, ...] = ("current_summ_delivered",)
+                            ) -> dict[Any, Any]:
+        assert self.coordinator is not None
+        values = await self.coordinator.read_attributes(device.eui64.to_zigpy(), 1, 0x0702, list(attributes))
+        self.evidence.timeline.record("zcl.read", device=device.eui64.dcc, cluster="Metering",
+                                      values={str(k): str(v) for k, v in values.items()})
+        return values
+
+    def advance(self, *, days: float = 0, hours: float = 0, minutes: float = 0) -> None:
+        self.clock.advance(days=days, hours=hours, minutes=minutes)
+        self.evidence.timeline.record("clock.advance", days=days, hours=hours, minutes=minutes)
+
+    def status(self, device: BenchDevice | Eui64) -> SmiStatus | None:
+        return self.smi.status(device.eui64 if isinstance(device, BenchDevice) else device)
+
+    def elapsed_virtual(self, since: Any) -> timedelta:
+        return self.clock.now() - since

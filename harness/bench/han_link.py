@@ -1,0 +1,108 @@
+"""Harness as hub: the CHF Device Log drives the HAN coordinator.
+
+* An entry added (SRV 8.11 Add -> CCS01) installs the link key the CHF accepts for that device now (from the
+  install code with the rig's CRC mode, or the historic key in the first half of a re-add's window) and opens
+  joining for that device only; a real device's operator is asked to press its join button.
+* A join observed on the coordinator fills the entry's hashed TC link key; the hub then raises 0x8F12 and the DCC
+  moves the SMI status.
+* An entry removed (CCS02) revokes the key and asks the device to leave.
+
+The hashed TC link key a real CH reports comes from the key it holds after CBKE. The bench does not run CBKE yet,
+so it reports AES-MMO(link key) as the hash: a stand-in that is stable per key, documented in docs/bench.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from zigpy.types import EUI64
+
+from harness.drivers.base import Coordinator, JoinedDevice
+from harness.evidence.bundle import EvidenceBundle
+from harness.smets.hub import CommsHub, DeviceLogChange, LogChangeKind
+from harness.smets.identities import Eui64
+from harness.zigbee.security import aes_mmo_hash
+
+MAX_PERMIT_SECONDS = 254  # permitJoining takes 1..254 s; 255 means "until closed", which a bench never wants
+
+
+def hashed_tc_link_key(link_key: bytes) -> bytes:
+    return aes_mmo_hash(link_key)
+
+
+@dataclass
+class Permit:
+    eui64: Eui64
+    link_key: bytes
+    permitted_at: float  # wall clock (time.monotonic)
+
+
+class HanLink:
+    def __init__(self, hub: CommsHub, coordinator: Coordinator, evidence: EvidenceBundle, *,
+                 permit_seconds: float, on_permit: Callable[[Eui64], Awaitable[None]] | None = None) -> None:
+        self.hub = hub
+        self.coordinator = coordinator
+        self.evidence = evidence
+        self.permit_seconds = int(min(MAX_PERMIT_SECONDS, max(1, permit_seconds)))
+        self.permits: dict[Eui64, Permit] = {}
+        self._on_permit = on_permit
+        self._tasks: list[asyncio.Task[None]] = []
+        self._failures: list[BaseException] = []
+        hub.log_observers.append(self._on_log_change)
+
+    # -- hub -> coordinator --------------------------------------------------------------------------------
+    def _on_log_change(self, change: DeviceLogChange) -> None:
+        if change.kind is LogChangeKind.ADDED:
+            keys = self.hub.device_log.accepted_link_keys(change.device)
+            if keys:
+                self._spawn(self._permit(change.device, keys[0]))
+        elif change.kind is LogChangeKind.REMOVED:
+            self._spawn(self._revoke(change.device))
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        async def guarded() -> None:
+            try:
+                await work
+            except BaseException as exc:  # surfaced by settle(), so a scenario fails with the real cause
+                self._failures.append(exc)
+
+        self._tasks.append(asyncio.get_running_loop().create_task(guarded()))
+
+    async def _permit(self, eui: Eui64, link_key: bytes) -> None:
+        self.permits[eui] = Permit(eui, link_key, time.monotonic())
+        await self.coordinator.permit_install_code(eui.to_zigpy(), link_key, self.permit_seconds)
+        self.evidence.timeline.record("han.permit", device=eui.dcc, seconds=self.permit_seconds, link_key=link_key)
+        if self._on_permit is not None:
+            await self._on_permit(eui)
+
+    async def _revoke(self, eui: Eui64) -> None:
+        self.permits.pop(eui, None)
+        await self.coordinator.revoke(eui.to_zigpy())
+        await self.coordinator.remove(eui.to_zigpy())
+        self.evidence.timeline.record("han.revoke", device=eui.dcc)
+
+    async def settle(self) -> None:
+        """Wait for every coordinator action the hub has asked for; re-raise the first failure."""
+        while self._tasks:
+            tasks, self._tasks = self._tasks, []
+            await asyncio.gather(*tasks)
+        if self._failures:
+            failure, self._failures = self._failures[0], []
+            raise failure
+
+    # -- coordinator -> hub --------------------------------------------------------------------------------
+    async def wait_for_join(self, eui: Eui64, timeout: float) -> JoinedDevice:
+        """Wait until the coordinator has admitted and interviewed the device; then the CHF records the join."""
+        await self.settle()
+        joined = await self.coordinator.wait_joined(EUI64(eui.to_zigpy()), timeout)
+        permit = self.permits.get(eui)
+        key = permit.link_key if permit else b""
+        latency = time.monotonic() - permit.permitted_at if permit else float("nan")
+        self.hub.device_joined(eui, hashed_tc_link_key(key), link_key=key)
+        self.evidence.timeline.record("han.join", device=eui.dcc, nwk=f"0x{joined.nwk:04X}",
+                                      endpoints=list(joined.endpoints), latency_s=round(latency, 3))
+        self.evidence.record.measure(f"join_latency.{eui.dcc}", latency, "s")
+        return joined
