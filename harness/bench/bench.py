@@ -18,6 +18,7 @@ import itertools
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from harness.bench.han_link import HanLink
@@ -30,11 +31,13 @@ from harness.errors import JoinTimeout, RigError
 from harness.evidence.bundle import EZSP_LOG, PCAP, EvidenceBundle
 from harness.rig import DeviceSpec, Rig
 from harness.smets.clock import VirtualClock
+from harness.smets.coverage import load_coverage_db
 from harness.smets.dcc import Dcc
 from harness.smets.device_log import ChfDeviceLog, install_code_link_key
 from harness.smets.hub import CommsHub
 from harness.smets.identities import DeviceType, Eui64, Party, Role
 from harness.smets.registration import Registration
+from harness.smets.service_management import DccServiceDesk
 from harness.smets.smi import SmartMeteringInventory, SmiStatus
 from harness.smets.wan import EmulatedWan
 from harness.zigbee.installcode import parse_install_code
@@ -51,6 +54,8 @@ INSTALLING_GAS = Party("Installing supplier (gas)", Eui64.parse("90-B3-D5-1F-30-
 GAINING = Party("Gaining supplier", Eui64.parse("90-B3-D5-1F-30-03-00-00"), Role.IS)
 
 BENCH_LOGGERS = ("bellows.ezsp", "bellows.ash", "bellows.uart")
+# The SM WAN coverage database the emulated DCC answers SR 12.1 from (invented data; see the file's header).
+COVERAGE_DB = Path(__file__).resolve().parents[2] / "fixtures" / "coverage_db.yaml"
 
 
 @dataclass
@@ -85,7 +90,8 @@ class Bench:
             self.clock, derive_link_key=install_code_link_key(rig.install_code_crc_mode)))
         self.wan = EmulatedWan(self.clock)
         self.wan.attach(self.hub, up=True)
-        self.dcc = Dcc(self.clock, self.smi, self.registration, self.hub, self.wan)
+        self.coverage = load_coverage_db(COVERAGE_DB, clock=self.clock)
+        self.dcc = Dcc(self.clock, self.smi, self.registration, self.hub, self.wan, coverage=self.coverage)
         counter = itertools.count(1000).__next__
         self.installing_supplier = Supplier(INSTALLING, self.dcc, evidence, counters=counter)
         self.installing_gas_supplier = Supplier(INSTALLING_GAS, self.dcc, evidence, counters=counter)
@@ -274,6 +280,10 @@ class Bench:
         self.evidence.timeline.record("zcl.read", device=device.eui64.dcc, cluster="Metering",
                                       values={str(k): str(v) for k, v in values.items()})
         return values
+
+    def service_desk(self, *, sec_version: str = "post-MP097", **options: Any) -> DccServiceDesk:
+        """The DCC's Service Management desk (SEC Appendix H 3.3) on this bench's clock and coverage database."""
+        return DccServiceDesk(self.coverage, self.clock, sec_version=sec_version, **options)
 
     def advance(self, *, days: float = 0, hours: float = 0, minutes: float = 0) -> None:
         self.clock.advance(days=days, hours=hours, minutes=minutes)

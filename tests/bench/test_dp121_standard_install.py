@@ -25,6 +25,7 @@ async def test_standard_install_with_wan_commissions_the_esme(bench):
     assert bench.hub.alerts[-1].hash_of(esme.eui64) == b""  # CS14 right after CCS01: empty hash
 
     joined = await bench.wait_for_join(esme)
+    bench.evidence.record.measurement(f"join_latency.{esme.eui64.dcc}").key = True
     assert 0x0109 in joined.profiles  # the Smart Energy endpoint was interviewed
     assert bench.hub.alerts[-1].hash_of(esme.eui64) not in (None, b"")
     assert bench.status(esme) is SmiStatus.INSTALLED_NOT_COMMISSIONED

@@ -1,0 +1,123 @@
+"""Scenario steps a lab reuses: the DP121 story is built from these, on any rig.
+
+Each step asserts what the SEC/DUIS says must happen at that point and puts a narrated note on the timeline, so a
+failing run says which step broke, in the domain's words.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from harness.bench.bench import GAINING, Bench, BenchDevice
+from harness.bench.supplier import Supplier
+from harness.drivers.base import JoinedDevice
+from harness.smets.duis import (
+    ChfInstallSuccessNoSmWan,
+    ChfInstallSuccessSmWan,
+    CommissionDevice,
+    Response,
+    ResponseCode,
+)
+from harness.smets.install_codes import HandoverRequest, HandoverStatus, InstallerBehaviour, Mp121Handover
+from harness.smets.smi import SmiStatus
+from harness.smets.workdays import add_working_days
+
+# 8.1.1 is Critical (domain.md §1.1): the supplier's request is transformed and signed, CV 4 -> 5 ([U] collapsed).
+COMMISSION_CV = 4
+
+
+class StepFailed(AssertionError):
+    """A scenario step did not get the outcome the SEC/DUIS requires."""
+
+
+def note(bench: Bench, text: str, **fields: object) -> None:
+    bench.evidence.timeline.record("step", text=text, **fields)
+
+
+def expect(response: Response, code: ResponseCode, step: str) -> Response:
+    if response.code is not code:
+        raise StepFailed(f"{step}: expected {code.value}, got {response.code.value} ({response.detail})")
+    return response
+
+
+def install_with_wan(bench: Bench, device: BenchDevice) -> datetime:
+    """SRV 8.14.1: the CH is installed and has the SM WAN."""
+    note(bench, "install the Comms Hub with SM WAN (SRV 8.14.1)")
+    supplier = bench.supplier_for(device)
+    expect(supplier.send(ChfInstallSuccessSmWan(bench.chf, device.mpxn), bench.dcc.dcc_eui), ResponseCode.I0, "8.14.1")
+    return bench.clock.now()
+
+
+def install_and_leave(bench: Bench, device: BenchDevice) -> datetime:
+    """No SM WAN at the premises: SRV 8.14.2, and the installing supplier's 8.11 cannot reach the CH (E20)."""
+    note(bench, "install and leave: no SM WAN (SRV 8.14.2)")
+    bench.wan.cut()
+    supplier = bench.supplier_for(device)
+    expect(supplier.send(ChfInstallSuccessNoSmWan(bench.chf, device.mpxn), bench.dcc.dcc_eui), ResponseCode.I0,
+           "8.14.2")
+    installed = bench.clock.now()
+    expect(supplier.update_han_device_log_add(device.eui64, bench.chf, mpxn=device.mpxn), ResponseCode.E20,
+           "8.11 with the WAN down")
+    if device.eui64 in bench.hub.device_log:
+        raise StepFailed("8.11 reached the CH although the SM WAN is down")
+    return installed
+
+
+def restore_wan_after(bench: Bench, days: float) -> None:
+    bench.advance(days=days)
+    note(bench, f"SM WAN restored after {days:g} days")
+    bench.wan.restore()
+
+
+def change_of_supplier(bench: Bench, device: BenchDevice, *, effective_in_days: float = 1) -> datetime:
+    """The consumer moves to the gaining supplier; the CoS takes effect after `effective_in_days`."""
+    effective = bench.clock.now() + timedelta(days=effective_in_days)
+    bench.registration.change_of_supplier(device.mpxn, GAINING, effective)
+    note(bench, f"change of supplier to {GAINING.name}, effective {effective.isoformat()}")
+    bench.clock.advance_to(max(effective, bench.clock.now()))
+    return effective
+
+
+def mp121_handover(bench: Bench, device: BenchDevice, *,
+                   behaviour: InstallerBehaviour | None = None) -> HandoverRequest:
+    """MP121: the gaining supplier asks the installing supplier for the install code; answered within 5 WD."""
+    handover = Mp121Handover(bench.clock)
+    asked = bench.clock.now()
+    request = handover.request(bench.gaining_supplier.store, bench.supplier_for(device).store, device.eui64,
+                               behaviour=behaviour)
+    bench.clock.advance_to(add_working_days(asked, 5))
+    bench.evidence.timeline.record("mp121.handover", device=device.eui64.dcc, status=str(request.status),
+                                   requested_at=asked, answered_at=request.answered_at)
+    if request.answered_at is not None:
+        bench.evidence.record.measure("mp121_handover_time", (request.answered_at - asked).total_seconds() / 86400,
+                                      "days", target=7.0)  # 5 working days are at most 7 calendar days
+    return request
+
+
+async def whitelist_and_join(bench: Bench, supplier: Supplier, device: BenchDevice) -> JoinedDevice:
+    """SRV 8.11 Add by `supplier`, then the device joins the HAN with its install-code link key."""
+    note(bench, f"{supplier.name} sends SRV 8.11 Add for the {device.role.upper()}")
+    expect(supplier.update_han_device_log_add(device.eui64, bench.chf, mpxn=device.mpxn), ResponseCode.I0, "8.11 Add")
+    entry = bench.hub.device_log.get(device.eui64)
+    if entry is None or entry.hashed_tc_link_key != b"":
+        raise StepFailed("after CCS01 the CHF Device Log must hold the device with an empty hash")
+    if bench.status(device) is not SmiStatus.WHITELISTED:
+        raise StepFailed(f"SMI status after 8.11 Add is {bench.status(device)}, expected Whitelisted")
+    joined = await bench.wait_for_join(device)
+    entry = bench.hub.device_log.get(device.eui64)
+    if entry is None or not entry.hashed_tc_link_key:
+        raise StepFailed("the device joined but the CHF Device Log has no hashed TC link key for it")
+    return joined
+
+
+def commission(bench: Bench, supplier: Supplier, device: BenchDevice) -> Response:
+    note(bench, f"{supplier.name} commissions the {device.role.upper()} (SRV 8.1.1)")
+    response = expect(supplier.send(CommissionDevice(), device.eui64, command_variant=COMMISSION_CV),
+                      ResponseCode.I0, "8.1.1")
+    if bench.status(device) is not SmiStatus.COMMISSIONED:
+        raise StepFailed(f"SMI status after 8.1.1 is {bench.status(device)}, expected Commissioned")
+    return response
+
+
+def handover_answered(request: HandoverRequest) -> bool:
+    return request.status is HandoverStatus.ANSWERED
