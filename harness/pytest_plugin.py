@@ -30,6 +30,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="where each run's evidence bundles, JUnit XML and report go (default: %(default)s)")
     group.addoption("--run-dir", default=None,
                     help="exact folder for this run's evidence (default: a new run-<time> folder in --report-dir)")
+    group.addoption("--no-bench-summary", action="store_true", default=False,
+                    help="don't print the bench summary table (smets2-harness run prints its own)")
     group.addoption("--reveal-secrets", action="store_true", default=False,
                     help="write install codes and link keys to the evidence in clear (default: redacted)")
 
@@ -175,7 +177,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    if _RUN_DIR_KEY not in config.stash:
+    if _RUN_DIR_KEY not in config.stash or config.getoption("--no-bench-summary"):
         return
     path = config.stash[_RUN_DIR_KEY]
     rows = load_rows(path)

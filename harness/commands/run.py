@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         run_dir = Path(args.report_dir) / f"{time.strftime('run-%Y%m%d-%H%M%S')}-{n}"
     run_dir.mkdir(parents=True)
     cmd = [sys.executable, "-m", "pytest", str(tests), "-q", "-p", "no:cacheprovider", "-rfE",
-           f"--rig={args.rig}", f"--run-dir={run_dir}", f"--junitxml={run_dir / 'junit.xml'}",
+           f"--rig={args.rig}", f"--run-dir={run_dir}", f"--junitxml={run_dir / 'junit.xml'}", "--no-bench-summary",
            "-o", "junit_family=xunit2"]
     if args.keyword:
         cmd += ["-k", args.keyword]
