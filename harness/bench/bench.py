@@ -281,13 +281,21 @@ class Bench:
                                       values={str(k): str(v) for k, v in values.items()})
         return values
 
+    def use_coverage(self, database: Any) -> None:
+        """Answer SR 12.1 and Service Management requests from another coverage database (e.g. dated data)."""
+        self.coverage = database
+        self.dcc.coverage = database
+        self.evidence.timeline.record("coverage.database", source=getattr(database, "source", str(database)))
+
     def service_desk(self, *, sec_version: str = "post-MP097", **options: Any) -> DccServiceDesk:
         """The DCC's Service Management desk (SEC Appendix H 3.3) on this bench's clock and coverage database."""
         return DccServiceDesk(self.coverage, self.clock, sec_version=sec_version, **options)
 
     def advance(self, *, days: float = 0, hours: float = 0, minutes: float = 0) -> None:
-        self.clock.advance(days=days, hours=hours, minutes=minutes)
-        self.evidence.timeline.record("clock.advance", days=days, hours=hours, minutes=minutes)
+        # Logged before moving, so what the timers fire during the jump reads after it on the timeline.
+        target = self.clock.now() + timedelta(days=days, hours=hours, minutes=minutes)
+        self.evidence.timeline.record("clock.advance", to=target.isoformat(), days=days, hours=hours, minutes=minutes)
+        self.clock.advance_to(target)
 
     def status(self, device: BenchDevice | Eui64) -> SmiStatus | None:
         return self.smi.status(device.eui64 if isinstance(device, BenchDevice) else device)

@@ -1,0 +1,33 @@
+"""The emulated GSME (gas meter): a battery-powered sleepy end device that polls its parent; SE Metering on ep 1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import zigpy.zdo.types as zdo_t
+from zigpy.types import EUI64
+
+from harness.emulation.devices._clusters import add_basic, add_metering
+from harness.emulation.devices.base import EmulatedDevice
+from harness.emulation.devices.esme import SE_DEVICE_METERING
+from harness.emulation.medium import Medium
+from harness.emulation.node import NodeRole
+from harness.emulation.zcl_server import SE_PROFILE, ZclEndpoint
+from harness.zigbee.installcode import CrcMode, InstallCode
+
+__all__ = ["EmulatedGsme"]
+
+
+class EmulatedGsme(EmulatedDevice):
+    kind = "gsme"
+    logical_type = zdo_t.LogicalType.EndDevice
+
+    def __init__(self, medium: Medium, eui64: EUI64 | str, install_code: InstallCode | str, *,
+                 crc_mode: CrcMode = "append", **options: Any) -> None:
+        super().__init__(medium, eui64, install_code, crc_mode=crc_mode, role=NodeRole.END_DEVICE,
+                         rx_on_when_idle=False, mains_powered=False, **options)
+
+    def setup_endpoints(self) -> None:
+        endpoint = self.add_endpoint(ZclEndpoint(1, SE_PROFILE, SE_DEVICE_METERING))
+        add_basic(endpoint, manufacturer="smets2-harness", model="Emulated GSME", mains_powered=False)
+        add_metering(endpoint, gas=True)
