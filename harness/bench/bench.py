@@ -173,7 +173,7 @@ class Bench:
         else:
             assert c.port is not None
             self.coordinator = EzspCoordinator(c.port.url, baudrate=c.port.baudrate,
-                                               flow_control=None if c.port.flow_control == "none" else c.port.flow_control,
+                                               flow_control=c.port.flow_control,
                                                timeout=self.rig.timeout("connect"))
         await self.coordinator.connect()
         await self.coordinator.form()

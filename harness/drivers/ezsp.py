@@ -25,8 +25,11 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import bellows.config as bellows_config
 import bellows.types as bt
 import bellows.zigbee.application as bellows_app
+import voluptuous as vol
+import zigpy.config
 import zigpy.application
 import zigpy.device
 import zigpy.exceptions
@@ -77,9 +80,18 @@ class SmartEnergyDevice(zigpy.device.Device):
         return super()._parse_packet_header(packet)
 
 
+# zigpy's schema knows "software", "hardware" and None, and bellows reads None as software; a stick with no flow
+# control at all needs "none", which bellows' UART maps to neither XON/XOFF nor RTS/CTS (bellows/uart.py).
+FLOW_CONTROLS = ("software", "hardware", "none")
+_DEVICE_SCHEMA = zigpy.config.SCHEMA_DEVICE.extend(
+    {vol.Optional(zigpy.config.CONF_DEVICE_FLOW_CONTROL, default="software"): vol.In([*FLOW_CONTROLS, None])}
+)
+
+
 class HarnessControllerApplication(bellows_app.ControllerApplication):
     """bellows' application with SE-profile parsing and no well-known-key pre_permit (see module doc)."""
 
+    SCHEMA = bellows_config.CONFIG_SCHEMA.extend({vol.Required(zigpy.config.CONF_DEVICE): _DEVICE_SCHEMA})
     well_known_key_joins = False
 
     def add_device(self, ieee: zt.EUI64, nwk: zt.NWK) -> zigpy.device.Device:

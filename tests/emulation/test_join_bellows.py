@@ -188,3 +188,16 @@ async def test_unreachable_coordinator_gives_link_error_naming_the_port(port: st
             await coordinator.connect()
     finally:
         await coordinator.close()
+
+
+def test_flow_control_none_reaches_bellows_as_no_flow_control():
+    # A stick without flow control: zigpy's schema alone would refuse "none", and None means software to bellows.
+    from harness.drivers.ezsp import HarnessControllerApplication, make_config
+
+    for flow in ("software", "hardware", "none"):
+        config = HarnessControllerApplication.SCHEMA(make_config("/dev/ttyS9", flow_control=flow))
+        assert config["device"]["flow_control"] == flow
+    import voluptuous
+
+    with pytest.raises(voluptuous.Invalid):
+        HarnessControllerApplication.SCHEMA(make_config("/dev/ttyS9", flow_control="xon"))

@@ -1,0 +1,20 @@
+"""`make bench-perf`: every benchmark the project ships, one after another (none of them is a test)."""
+
+from __future__ import annotations
+
+import sys
+
+from harness.bench import perf_cos, perf_join, perf_ncp
+
+
+def main() -> int:
+    status = 0
+    for title, bench_main in (("EZSP link (emulated NCP)", perf_ncp.main), ("permit -> join", perf_join.main),
+                              ("DP121 CoS scenario", perf_cos.main)):
+        print(f"\n== {title} ==", flush=True)
+        status |= bench_main([])
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
