@@ -13,6 +13,11 @@ from harness.errors import HarnessError
 # Each module in harness/commands/ exposes register(subparsers) and sets a `func` default on its parser(s).
 COMMAND_MODULES: tuple[str, ...] = (
     "installcode",
+    "run",
+    "duis",
+    "coverage",
+    "rig",
+    "emulate",
 )
 
 EXIT_USAGE = 2

@@ -1,0 +1,198 @@
+"""`smets2-harness emulate ncp`: serve an emulated EZSP coordinator NCP on tcp:// or a pty until interrupted.
+
+    smets2-harness emulate ncp --listen tcp://127.0.0.1:0 --ezsp 13 --strict \\
+        --device esme:00-0D-6F-00-0A-BC-DE-F0:<install code hex> --pcap han.pcap
+
+prints `listening on tcp://127.0.0.1:PORT` (or the pty path with --pty); point bellows/zigpy (or `run --rig`)
+at that URL. With --device, emulated Smart Energy devices live on a simulated radio medium behind the NCP and
+join when the coordinator permits them with their install-code key. See docs/emulated-ncp.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import re
+import signal
+import sys
+from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+import zigpy.types as zt
+
+from harness.errors import InputError
+from harness.zigbee.installcode import CRC_MODES, CrcMode, parse_install_code
+
+if TYPE_CHECKING:  # the emulation (bellows tables, radio) is imported only when the command runs
+    from harness.emulation.ncp.nvstate import NvState
+    from harness.emulation.network import DeviceSpec
+
+# EZSP versions bellows 1.2.1 has tables for (harness.emulation.ncp.codec.SUPPORTED_VERSIONS).
+SUPPORTED_VERSIONS = (4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19)
+
+DEVICE_KINDS = ("esme", "gsme", "ihd")
+DEFAULT_COORDINATOR_EUI64 = "00:0D:6F:FF:FE:00:00:01"
+_EUI64_THEN_REST = re.compile(r"^((?:[0-9A-Fa-f]{2}[-:]?){7}[0-9A-Fa-f]{2})(?::(.*))?$")
+_LISTEN = re.compile(r"^tcp://([^:/]+):(\d{1,5})/?$")
+
+
+def parse_eui64(text: str, *, where: str) -> zt.EUI64:
+    digits = re.sub(r"[-:]", "", text)
+    if not re.fullmatch(r"[0-9A-Fa-f]{16}", digits):
+        raise InputError(f"EUI-64 {text!r} is not 8 hex bytes (e.g. 00-0D-6F-00-0A-BC-DE-F0)", where=where)
+    return zt.EUI64.convert(":".join(digits[i : i + 2] for i in range(0, 16, 2)))
+
+
+def parse_device_spec(spec: str, *, crc_mode: CrcMode = "append") -> DeviceSpec:
+    """KIND:EUI64:INSTALL_CODE, e.g. esme:00-0D-6F-00-0A-BC-DE-F0:83FED3407A939723A5C639B26916D505C3B5.
+
+    The EUI-64 may use '-', ':' or no separators; each part is checked here so an error names it.
+    """
+    from harness.emulation.network import DeviceSpec
+    kind, sep, rest = spec.partition(":")
+    kind = kind.strip().lower()
+    if not sep:
+        raise InputError("expected KIND:EUI64:INSTALL_CODE", where=f"--device {kind or spec!r}")
+    if kind not in DEVICE_KINDS:
+        raise InputError(f"kind {kind!r} is not one of {', '.join(DEVICE_KINDS)}", where=f"--device {spec.split(':')[0]}")
+    match = _EUI64_THEN_REST.match(rest.strip())
+    if match is None:
+        eui_text = rest.split(":")[0]
+        raise InputError(
+            f"EUI-64 {eui_text!r} is not 8 hex bytes (e.g. 00-0D-6F-00-0A-BC-DE-F0)", where=f"--device {kind}: EUI-64"
+        )
+    eui64 = parse_eui64(match.group(1), where=f"--device {kind}: EUI-64")
+    code_text = match.group(2)
+    if not code_text:
+        raise InputError("install code missing (KIND:EUI64:INSTALL_CODE)", where=f"--device {kind} {eui64}")
+    parse_install_code(code_text, crc_mode=crc_mode, where=f"--device {kind} {eui64}: install code")
+    return DeviceSpec(kind, eui64, code_text.strip(), crc_mode)  # type: ignore[arg-type]
+
+
+def parse_listen(url: str) -> tuple[str, int]:
+    match = _LISTEN.match(url.strip())
+    if match is None:
+        raise InputError(f"{url!r} is not tcp://HOST:PORT (e.g. tcp://127.0.0.1:0 for a free port)", where="--listen")
+    port = int(match.group(2))
+    if port > 65535:
+        raise InputError(f"port {port} is not 0..65535", where="--listen")
+    return match.group(1), port
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "emulate",
+        help="run emulated equipment (an EZSP coordinator NCP) for bellows/zigpy to talk to",
+        description="Run emulated equipment until interrupted.",
+    )
+    what = parser.add_subparsers(dest="what", metavar="WHAT")
+    ncp = what.add_parser(
+        "ncp",
+        help="an emulated Silicon Labs EZSP coordinator on tcp:// or a pty",
+        description=(
+            "Serve an emulated EmberZNet NCP (ASH + EZSP) that unmodified bellows drives like a Silicon Labs "
+            "stick. Prints 'listening on URL' and serves until interrupted (Ctrl-C / SIGTERM)."
+        ),
+    )
+    where = ncp.add_mutually_exclusive_group(required=True)
+    where.add_argument("--listen", metavar="tcp://HOST:PORT", help="serve on TCP (port 0 picks a free one)")
+    where.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal and print its path")
+    ncp.add_argument("--ezsp", type=int, default=13, metavar="N",
+                     help=f"EZSP protocol version to speak (bellows supports {', '.join(map(str, SUPPORTED_VERSIONS))})")
+    ncp.add_argument("--strict", action="store_true",
+                     help="answer commands without an explicit handler with invalidCommand and report them on exit")
+    ncp.add_argument("--eui64", default=DEFAULT_COORDINATOR_EUI64, help="the coordinator's EUI-64")
+    ncp.add_argument("--device", action="append", default=[], metavar="KIND:EUI64:INSTALL_CODE",
+                     help="an emulated device on the simulated radio (kind esme, gsme or ihd); repeatable")
+    ncp.add_argument("--crc-mode", choices=CRC_MODES, default="append",
+                     help="for 16-byte GB install codes: append the CRC before hashing (default) or not")
+    ncp.add_argument("--pcap", type=Path, metavar="FILE", help="capture the simulated radio to a pcap (+ key table)")
+    ncp.add_argument("--nv", type=Path, metavar="FILE",
+                     help="NV state JSON: loaded if it exists, saved on exit (keeps the network between runs)")
+    ncp.add_argument("--seed-backup", type=Path, metavar="FILE",
+                     help="start on the network of a zigpy/open-coordinator backup JSON")
+    ncp.set_defaults(func=run)
+    parser.set_defaults(func=lambda args: _usage(parser))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.ezsp < SUPPORTED_VERSIONS[0] or args.ezsp > 255:
+        raise InputError(f"EZSP version {args.ezsp} is not one bellows supports", where="--ezsp")
+    listen = parse_listen(args.listen) if args.listen else None
+    devices = [parse_device_spec(spec, crc_mode=args.crc_mode) for spec in args.device]
+    eui64 = parse_eui64(args.eui64, where="--eui64")
+    nv = _load_nv(args)
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(_serve(args, listen, devices, eui64, nv))
+    return 0
+
+
+def _load_nv(args: argparse.Namespace) -> NvState:
+    import json
+
+    from harness.emulation.ncp.nvstate import NvState
+
+    if args.seed_backup is not None:
+        try:
+            return NvState.from_zigpy_backup(json.loads(args.seed_backup.read_text()))
+        except (OSError, ValueError) as exc:
+            raise InputError(str(exc), where=f"--seed-backup {args.seed_backup}") from exc
+    if args.nv is not None and args.nv.exists():
+        try:
+            return NvState.from_json(args.nv.read_text())
+        except (OSError, ValueError, TypeError) as exc:
+            raise InputError(str(exc), where=f"--nv {args.nv}") from exc
+    return NvState()
+
+
+async def _serve(
+    args: argparse.Namespace,
+    listen: tuple[str, int] | None,
+    devices: list[DeviceSpec],
+    eui64: zt.EUI64,
+    nv: NvState,
+) -> int:
+    from harness.emulation.ncp.ncp import EmulatedNcp
+    from harness.emulation.ncp.transport import PtyTransport, TcpTransport
+    from harness.emulation.network import EmulatedHan
+
+    # The simulated HAN (medium, coordinator stack, devices: harness/emulation/network.py) only when asked for.
+    han = EmulatedHan(devices, pcap_path=args.pcap) if (devices or args.pcap) else None
+    if han is not None:
+        ncp = han.make_ncp(args.ezsp, eui64=eui64, strict=args.strict, nv=nv)
+    else:
+        ncp = EmulatedNcp(args.ezsp, eui64=eui64, strict=args.strict, nv=nv)
+    transport: PtyTransport | TcpTransport
+    transport = TcpTransport(ncp, host=listen[0], port=listen[1]) if listen else PtyTransport(ncp)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await transport.start()
+    try:
+        if han is not None:
+            han.start()
+        print(f"emulated EZSP v{args.ezsp} NCP {eui64} listening on {transport.url}", flush=True)
+        for device in devices:
+            print(f"  device {device.kind} {device.eui64} on the simulated radio (install code not shown)", flush=True)
+        if args.pcap is not None:
+            print(f"  radio capture: {args.pcap}", flush=True)
+        await stop.wait()
+    finally:
+        await transport.close()
+        if han is not None:
+            await han.close()
+        if args.nv is not None:
+            args.nv.write_text(ncp.nv.to_json())
+    print(f"stopped after {len(ncp.command_log)} EZSP commands", flush=True)
+    if args.strict and ncp.unhandled:
+        print(f"strict mode: commands without handlers: {', '.join(sorted(set(ncp.unhandled)))}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,348 @@
+"""The NCP side of ASH (UG101), the framing bellows speaks to a Silicon Labs stick.
+
+Frame classes, CRC, randomisation and byte stuffing are bellows' own (`bellows.ash`), so both ends of the pty
+agree byte for byte; only the NCP's state machine is ours. What bellows 1.2.1 expects of an NCP
+(research/ezsp.md 1.2, 8):
+
+* nothing is written before the host's first RST; RST is answered with RSTACK (version 2, reset code);
+* the NCP ACKs every in-sequence DATA frame, ACKs a retransmitted duplicate (reTx=1) again *without* passing it
+  up a second time, and NAKs an out-of-sequence or corrupt DATA frame once (reject condition);
+* the NCP sends one DATA frame at a time (window 1) and retransmits it with reTx=1 on a NAK or ACK timeout.
+
+Fault hooks let tests break the link the way real sticks do: drop an ACK, corrupt a CRC, go silent, reboot
+(unsolicited RSTACK) or fail (ERROR frame).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bellows.ash import (
+    AckFrame,
+    AshFrame,
+    AshProtocol,
+    DataFrame,
+    ErrorFrame,
+    NakFrame,
+    Reserved,
+    RStackFrame,
+    RstFrame,
+    parse_frame,
+)
+import bellows.types as t
+
+LOGGER = logging.getLogger(__name__)
+
+ASH_VERSION = 0x02
+# How long the NCP waits for the host's ACK before retransmitting (UG101 T_RX_ACK_INIT) and how often it tries.
+T_RX_ACK = 1.6
+ACK_TIMEOUTS = 5
+MAX_FRAME_BUFFER = 4096
+
+
+@dataclass
+class AshCounters:
+    """What happened on the link, for tests and evidence."""
+
+    data_in: int = 0
+    data_out: int = 0
+    duplicates_acked: int = 0
+    naks_sent: int = 0
+    naks_received: int = 0
+    retransmissions: int = 0
+    bad_frames: int = 0
+    resets: int = 0
+
+
+class NcpAsh:
+    """ASH, NCP side. Feed it the host's bytes with `data_received`; it writes through `write`.
+
+    `on_frame(ezsp_frame)` gets each new EZSP frame once; `on_reset()` is called on every RST (and on an
+    unsolicited reboot), after the RSTACK is written.
+    """
+
+    def __init__(
+        self,
+        on_frame: Callable[[bytes], None],
+        on_reset: Callable[[], None],
+        *,
+        reset_code: t.NcpResetCode = t.NcpResetCode.RESET_SOFTWARE,
+        t_rx_ack: float = T_RX_ACK,
+    ) -> None:
+        self._on_frame = on_frame
+        self._on_reset = on_reset
+        self._reset_code = reset_code
+        self._t_rx_ack = t_rx_ack
+        self._write: Callable[[bytes], None] | None = None
+        self._buffer = bytearray()
+        self._discarding = False
+        self.counters = AshCounters()
+        # Link state
+        self._started = False  # first RST seen: until then the NCP says nothing
+        self._failed = False  # after an ERROR frame only RST is accepted
+        self._tx_seq = 0
+        self._rx_seq = 0
+        self._rejecting = False
+        self._tx_queue: deque[bytes] = deque()
+        self._outstanding: DataFrame | None = None
+        self._attempts = 0
+        self._ack_timer: asyncio.TimerHandle | None = None
+        # Fault hooks
+        self._drop_acks = 0
+        self._corrupt_data = 0
+        self.silent = False
+        self._held: list[bytes] | None = None  # output held back (a stalled NCP UART), in order
+
+    # ---- wiring -------------------------------------------------------------------------------------------
+
+    def attach(self, write: Callable[[bytes], None]) -> None:
+        """A host connected: bytes go out through `write`. The link stays quiet until its first RST."""
+        self._write = write
+        self._started = False
+        self._buffer.clear()
+
+    def detach(self) -> None:
+        """The host went away (tcp close). Queued frames are dropped; NV state is the EZSP layer's business."""
+        self._write = None
+        self._started = False
+        self._clear_tx()
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    # ---- fault hooks --------------------------------------------------------------------------------------
+
+    def drop_next_ack(self, count: int = 1) -> None:
+        """Do not send the next `count` ACK frames (piggy-backed ackNums still go out)."""
+        self._drop_acks += count
+
+    def corrupt_next_data_crc(self, count: int = 1) -> None:
+        """Send the next `count` DATA frames with a wrong CRC; the host NAKs and we retransmit with reTx=1."""
+        self._corrupt_data += count
+
+    def hold_output(self, seconds: float) -> None:
+        """Keep everything we would write for `seconds` (input is still processed), then send it in order.
+
+        With `drop_next_ack` this makes bellows time out and retransmit a command the NCP already executed.
+        """
+        if self._held is None:
+            self._held = []
+        asyncio.get_running_loop().call_later(seconds, self._release_output)
+
+    def _release_output(self) -> None:
+        held, self._held = self._held or [], None
+        if self._write is not None:
+            for data in held:
+                self._write(data)
+
+    def go_silent(self) -> None:
+        """Ignore everything from the host and send nothing (a hung NCP)."""
+        self.silent = True
+        self._cancel_timer()
+
+    def resume(self) -> None:
+        self.silent = False
+
+    def send_unsolicited_rstack(self, code: t.NcpResetCode = t.NcpResetCode.RESET_POWER_ON) -> None:
+        """The NCP rebooted on its own: announce it with an RSTACK nobody asked for."""
+        self._reset_link()
+        self._write_frame(RStackFrame(version=ASH_VERSION, reset_code=code))
+        self._on_reset()
+
+    def send_error(self, code: t.NcpResetCode = t.NcpResetCode.ERROR_EXCEEDED_MAXIMUM_ACK_TIMEOUT_COUNT) -> None:
+        """Enter the FAILED state: send ERROR and accept nothing but RST."""
+        self._clear_tx()
+        self._failed = True
+        self._write_frame(ErrorFrame(version=ASH_VERSION, reset_code=code))
+
+    # ---- receive ------------------------------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        if self.silent:
+            return
+        self._buffer.extend(data)
+        if len(self._buffer) > MAX_FRAME_BUFFER:
+            del self._buffer[:-MAX_FRAME_BUFFER]
+        while self._buffer:
+            index = next(
+                (i for i, b in enumerate(self._buffer) if b in _CONTROL_BYTES),
+                None,
+            )
+            if index is None:
+                return
+            byte = self._buffer[index]
+            if byte == Reserved.FLAG:
+                raw = bytes(self._buffer[:index])
+                del self._buffer[: index + 1]
+                if self._discarding:
+                    self._discarding = False
+                    continue
+                if raw:
+                    self._raw_frame_received(raw)
+            elif byte == Reserved.CANCEL:
+                del self._buffer[: index + 1]  # everything since the last flag is void
+                self._discarding = False
+            elif byte == Reserved.SUBSTITUTE:
+                del self._buffer[: index + 1]
+                self._discarding = True  # void until the next flag
+            else:  # XON / XOFF: flow control bytes are not frame data
+                del self._buffer[index]
+
+    def _raw_frame_received(self, raw: bytes) -> None:
+        try:
+            data = AshProtocol._unstuff_bytes(raw)
+            frame = parse_frame(data)
+        except Exception:  # noqa: BLE001 - any parse failure is a bad frame on the wire
+            self.counters.bad_frames += 1
+            LOGGER.debug("NCP: bad frame %s", raw.hex())
+            if self._started and not self._failed and raw and (raw[0] & DataFrame.MASK) == DataFrame.MASK_VALUE:
+                self._reject()
+            return
+        self._frame_received(frame)
+
+    def _frame_received(self, frame: AshFrame) -> None:
+        if isinstance(frame, RstFrame):
+            self._reset_link()
+            self.counters.resets += 1
+            self._started = True
+            self._write_frame(RStackFrame(version=ASH_VERSION, reset_code=self._reset_code))
+            self._on_reset()
+            return
+        if not self._started or self._failed:
+            return  # a real NCP in these states only listens for RST
+        if isinstance(frame, DataFrame):
+            self._ack_received(frame.ack_num)
+            self._data_received(frame)
+        elif isinstance(frame, AckFrame):
+            self._ack_received(frame.ack_num)
+        elif isinstance(frame, NakFrame):
+            self.counters.naks_received += 1
+            if self._outstanding is not None and frame.ack_num == self._outstanding.frm_num:
+                self._retransmit()  # the host rejected our outstanding frame
+            else:
+                self._ack_received(frame.ack_num)
+
+    def _data_received(self, frame: DataFrame) -> None:
+        if frame.frm_num == self._rx_seq:
+            self._rx_seq = (self._rx_seq + 1) % 8
+            self._rejecting = False
+            self.counters.data_in += 1
+            self._send_ack()
+            self._on_frame(frame.ezsp_frame)
+        elif frame.re_tx:
+            # The host missed our ACK and sent the frame again: ACK it, never execute it twice.
+            self.counters.duplicates_acked += 1
+            self._send_ack()
+        else:
+            self._reject()
+
+    def _ack_received(self, ack_num: int) -> None:
+        if self._outstanding is not None and ack_num == (self._outstanding.frm_num + 1) % 8:
+            self._outstanding = None
+            self._attempts = 0
+            self._cancel_timer()
+            self._pump()
+
+    # ---- transmit -----------------------------------------------------------------------------------------
+
+    def send(self, ezsp_frame: bytes) -> None:
+        """Queue one EZSP frame; frames go out in order, one unacknowledged at a time."""
+        if not self._started or self._failed:
+            return
+        self._tx_queue.append(ezsp_frame)
+        self._pump()
+
+    def _pump(self) -> None:
+        if self._outstanding is not None or not self._tx_queue or self.silent:
+            return
+        payload = self._tx_queue.popleft()
+        self._outstanding = DataFrame(frm_num=self._tx_seq, re_tx=False, ack_num=self._rx_seq, ezsp_frame=payload)
+        self._tx_seq = (self._tx_seq + 1) % 8
+        self._attempts = 1
+        self.counters.data_out += 1
+        corrupt = self._corrupt_data > 0
+        if corrupt:
+            self._corrupt_data -= 1
+        self._write_frame(self._outstanding, corrupt=corrupt)
+        self._start_timer()
+
+    def _retransmit(self) -> None:
+        assert self._outstanding is not None
+        self._outstanding = self._outstanding.replace(re_tx=True, ack_num=self._rx_seq)
+        self._attempts += 1
+        self.counters.retransmissions += 1
+        self._write_frame(self._outstanding)
+        self._start_timer()
+
+    def _ack_timeout(self) -> None:
+        self._ack_timer = None
+        if self._outstanding is None or self.silent:
+            return
+        if self._attempts >= ACK_TIMEOUTS:
+            LOGGER.debug("NCP: host never acknowledged frame %d, entering FAILED", self._outstanding.frm_num)
+            self.send_error(t.NcpResetCode.ERROR_EXCEEDED_MAXIMUM_ACK_TIMEOUT_COUNT)
+            return
+        self._retransmit()
+
+    def _send_ack(self) -> None:
+        if self._drop_acks > 0:
+            self._drop_acks -= 1
+            return
+        self._write_frame(AckFrame(res=0, ncp_ready=0, ack_num=self._rx_seq))
+
+    def _reject(self) -> None:
+        if self._rejecting:
+            return
+        self._rejecting = True
+        self.counters.naks_sent += 1
+        self._write_frame(NakFrame(res=0, ncp_ready=0, ack_num=self._rx_seq))
+
+    def _write_frame(self, frame: AshFrame, *, corrupt: bool = False) -> None:
+        if self._write is None or self.silent:
+            return
+        raw = frame.to_bytes()
+        if corrupt:
+            raw = raw[:-1] + bytes([raw[-1] ^ 0xFF])
+        data = bytes(AshProtocol._stuff_bytes(raw)) + bytes([Reserved.FLAG])
+        if self._held is not None:
+            self._held.append(data)
+        else:
+            self._write(data)
+
+    # ---- state --------------------------------------------------------------------------------------------
+
+    def _reset_link(self) -> None:
+        self._clear_tx()
+        self._failed = False
+        self._tx_seq = 0
+        self._rx_seq = 0
+        self._rejecting = False
+
+    def _clear_tx(self) -> None:
+        self._cancel_timer()
+        self._tx_queue.clear()
+        self._outstanding = None
+        self._attempts = 0
+
+    def _start_timer(self) -> None:
+        self._cancel_timer()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # driven synchronously (unit tests): no retransmission timer
+        self._ack_timer = loop.call_later(self._t_rx_ack, self._ack_timeout)
+
+    def _cancel_timer(self) -> None:
+        if self._ack_timer is not None:
+            self._ack_timer.cancel()
+            self._ack_timer = None
+
+
+_CONTROL_BYTES = frozenset(
+    {Reserved.FLAG, Reserved.CANCEL, Reserved.SUBSTITUTE, Reserved.XON, Reserved.XOFF}
+)

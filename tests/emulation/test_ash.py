@@ -1,0 +1,242 @@
+"""The emulated NCP's ASH layer against golden bytes and bellows' own frame codec.
+
+Golden vectors: research/ezsp.md 2.2, a raw capture of bellows 1.2.1 talking to an EZSP v13 NCP, whose RST,
+RSTACK and version(4) bytes match a real EFR32 (bellows#193) and zigbee-herdsman's ASH test vectors.
+"""
+
+from __future__ import annotations
+
+import bellows.types as t
+import pytest
+from bellows.ash import AckFrame, AshProtocol, DataFrame, NakFrame, RStackFrame, Reserved, parse_frame
+from bellows.ezsp.v13 import EZSPv13
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness.emulation.ncp.ash import NcpAsh
+from harness.emulation.ncp.ncp import EmulatedNcp
+
+pytestmark = pytest.mark.timeout(30)
+
+RST = bytes.fromhex("1a" * 32 + "c038bc7e")
+RSTACK_SOFTWARE = bytes.fromhex("c1020b0a527e")
+
+
+def wire(hex_text: str) -> bytes:
+    return bytes.fromhex(hex_text.replace(" ", ""))
+
+
+class Wire:
+    """Collects what the NCP writes, one write per frame."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def __call__(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def take(self) -> list[bytes]:
+        out, self.writes = self.writes, []
+        return out
+
+
+def host_data(frm: int, ack: int, ezsp: bytes, *, re_tx: bool = False, corrupt: bool = False) -> bytes:
+    """A host DATA frame built with bellows' own frame class and stuffing."""
+    raw = DataFrame(frm_num=frm, re_tx=re_tx, ack_num=ack, ezsp_frame=ezsp).to_bytes()
+    if corrupt:
+        raw = raw[:-1] + bytes([raw[-1] ^ 0x01])
+    return bytes(AshProtocol._stuff_bytes(raw)) + bytes([Reserved.FLAG])
+
+
+def decode(frame_bytes: bytes):
+    assert frame_bytes.endswith(bytes([Reserved.FLAG]))
+    return parse_frame(AshProtocol._unstuff_bytes(frame_bytes[:-1]))
+
+
+def make_ncp(version: int = 13) -> tuple[EmulatedNcp, Wire]:
+    ncp = EmulatedNcp(version, eui64="00:0d:6f:00:00:00:00:01")
+    out = Wire()
+    ncp.ash.attach(out)
+    return ncp, out
+
+
+def test_rst_is_answered_with_the_golden_rstack():
+    ncp, out = make_ncp()
+    ncp.ash.data_received(RST)
+    assert out.take() == [RSTACK_SOFTWARE]
+
+
+def test_version_exchange_matches_the_captured_bytes():
+    """bellows connects to a v13 NCP: legacy version(4), then version(13) in the v8+ header, then XNCP probe."""
+    ncp, out = make_ncp(13)
+    ncp.ash.data_received(RST)
+    out.take()
+
+    ncp.ash.data_received(wire("00 42 21 a8 50 ed 2c 7e"))  # version(4), legacy header
+    assert out.take() == [wire("81 60 59 7e"), wire("01 42 a1 a8 59 28 15 c6 ab 04 7e")]  # ACK, v13/stack 2/0x7400
+    ncp.ash.data_received(wire("81 60 59 7e"))  # host ACKs our frame 0
+
+    ncp.ash.data_received(wire("7d 31 42 21 a9 54 2a 7d 38 dc 7a 7e"))  # version(13), v8+ header
+    assert out.take() == [wire("82 50 3a 7e"), wire("12 42 a1 a9 54 2a 7d 38 b0 59 e0 0c df 7e")]
+    ncp.ash.data_received(wire("82 50 3a 7e"))
+
+    ncp.ash.data_received(wire("22 43 21 a9 7d 33 2a 16 b2 59 94 e7 9e 7e"))  # customFrame(XNCP features)
+    assert out.take() == [wire("83 40 1b 7e"), wire("23 43 a1 a9 7d 33 2a 65 b2 7d 33 e7 7e")]  # INVALID_CALL
+
+
+def test_nothing_is_written_before_the_first_rst():
+    ncp, out = make_ncp()
+    ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004")))
+    assert out.take() == []
+    assert ncp.command_log == []
+
+
+def test_retransmitted_duplicate_is_acked_but_not_executed_twice():
+    ncp, out = make_ncp()
+    ncp.ash.data_received(RST)
+    out.take()
+    version4 = bytes.fromhex("00000004")
+    ncp.ash.data_received(host_data(0, 0, version4))
+    first = [decode(f) for f in out.take()]
+    assert isinstance(first[0], AckFrame) and first[0].ack_num == 1
+    # The host missed that ACK and retransmits with reTx=1: ACK again, no second execution.
+    ncp.ash.data_received(host_data(0, 0, version4, re_tx=True))
+    again = [decode(f) for f in out.take()]
+    assert again == [AckFrame(res=0, ncp_ready=0, ack_num=1)]
+    assert [c.name for c in ncp.command_log] == ["version"]
+    assert ncp.ash.counters.duplicates_acked == 1
+
+
+def test_corrupt_host_frame_gets_one_nak_until_a_good_frame():
+    ncp, out = make_ncp()
+    ncp.ash.data_received(RST)
+    out.take()
+    ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004"), corrupt=True))
+    ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004"), corrupt=True))
+    assert [decode(f) for f in out.take()] == [NakFrame(res=0, ncp_ready=0, ack_num=0)]  # reject condition: once
+    ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004"), re_tx=True))
+    frames = [decode(f) for f in out.take()]
+    assert isinstance(frames[0], AckFrame) and isinstance(frames[1], DataFrame)
+
+
+def test_out_of_sequence_frame_without_retx_is_rejected():
+    ncp, out = make_ncp()
+    ncp.ash.data_received(RST)
+    out.take()
+    ncp.ash.data_received(host_data(3, 0, bytes.fromhex("00000004")))
+    assert [decode(f) for f in out.take()] == [NakFrame(res=0, ncp_ready=0, ack_num=0)]
+    assert ncp.command_log == []
+
+
+def test_nak_from_host_makes_the_ncp_retransmit_with_retx():
+    ncp, out = make_ncp()
+    ncp.ash.data_received(RST)
+    out.take()
+    ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004")))
+    data = decode(out.take()[1])
+    assert isinstance(data, DataFrame) and not data.re_tx
+    ncp.ash.data_received(bytes(AshProtocol._stuff_bytes(NakFrame(res=0, ncp_ready=0, ack_num=0).to_bytes())) + b"\x7e")
+    again = decode(out.take()[0])
+    assert again == data.replace(re_tx=True)
+
+
+def test_unsolicited_rstack_and_error_frames():
+    ncp, out = make_ncp()
+    ncp.ash.data_received(RST)
+    out.take()
+    ncp.ash.send_unsolicited_rstack()
+    assert decode(out.take()[0]) == RStackFrame(version=2, reset_code=0x02)  # RESET_POWER_ON
+    ncp.ash.send_error()
+    assert out.take() == [wire("c2 02 51 a8 bd 7e")]  # ERROR, ACK-timeout code (herdsman's vector)
+    ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004")))
+    assert out.take() == []  # FAILED: only RST is heard
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=3, max_size=200), st.integers(0, 7), st.integers(0, 7))
+def test_host_frames_round_trip_through_stuffing_and_randomisation(payload, frm, ack):
+    received: list[bytes] = []
+    ash = NcpAsh(received.append, lambda: None)
+    ash.attach(lambda _: None)
+    ash.data_received(RST)
+    ash._rx_seq = frm  # accept this frame number as in-sequence
+    ash.data_received(host_data(frm, ack, payload))
+    assert received == [payload]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=1, max_size=200))
+def test_ncp_frames_are_stuffed_and_decode_with_bellows(payload):
+    out = Wire()
+    ash = NcpAsh(lambda _: None, lambda: None)
+    ash.attach(out)
+    ash.data_received(RST)
+    out.take()
+    ash.send(payload)
+    (frame_bytes,) = out.take()
+    body = frame_bytes[:-1]
+    assert not any(b in (0x7E, 0x11, 0x13, 0x18, 0x1A) for b in body)  # no raw reserved byte on the wire
+    frame = decode(frame_bytes)
+    assert isinstance(frame, DataFrame) and frame.ezsp_frame == payload
+
+
+class Host:
+    """Plays bellows' part at frame level: EZSP frames from bellows' own v13 handler, ASH from bellows' classes."""
+
+    def __init__(self, ncp: EmulatedNcp, out: Wire) -> None:
+        self.ncp, self.out = ncp, out
+        self.proto = EZSPv13(lambda *_: None, None)
+        self.frm = 0
+        self.rx = 0
+        ncp.ash.data_received(RST)
+        out.take()
+
+    def command(self, name: str, **params) -> list[tuple[int, int, str, list]]:
+        """Send one command; return the NCP's DATA frames as (seq, frame control, name, fields), ACKing each."""
+        return self.raw(self.proto._ezsp_frame(name, **params))
+
+    def raw(self, ezsp: bytes) -> list[tuple[int, int, str, list]]:
+        self.proto._seq = (self.proto._seq + 1) % 256
+        self.ncp.ash.data_received(host_data(self.frm, self.rx, ezsp))
+        self.frm = (self.frm + 1) % 8
+        frames = []
+        while True:
+            data = [f for f in map(decode, self.out.take()) if isinstance(f, DataFrame)]
+            if not data:
+                return frames
+            for frame in data:
+                self.rx = (frame.frm_num + 1) % 8
+                seq, frame_id, body = self.proto._ezsp_frame_rx(frame.ezsp_frame)
+                name, _, schema = self.proto.COMMANDS_BY_ID[frame_id]
+                fields, _ = t.deserialize_dict(body, schema)
+                frames.append((seq, frame.ezsp_frame[1], name, list(fields.values())))
+                self.ncp.ash.data_received(bytes(AshProtocol._stuff_bytes(AckFrame(res=0, ncp_ready=0, ack_num=self.rx).to_bytes())) + b"\x7e")
+
+
+def test_callbacks_follow_the_response_with_its_sequence_number():
+    """research/ezsp.md 8: a callback must never arrive between a command and its response, nor carry an awaited seq."""
+    ncp, out = make_ncp(13)
+    host = Host(ncp, out)
+    host.command("setInitialSecurityState", state=t.EmberInitialSecurityState(
+        bitmask=t.EmberInitialSecurityBitmask.HAVE_NETWORK_KEY, preconfiguredKey=t.KeyData(b"Z" * 16),
+        networkKey=t.KeyData(b"N" * 16), networkKeySequenceNumber=0,
+        preconfiguredTrustCenterEui64=t.EUI64.convert("00:00:00:00:00:00:00:00"),
+    ))  # fmt: skip
+    host.proto._seq = 0x40
+    frames = host.command("formNetwork", parameters=t.EmberNetworkParameters(
+        extendedPanId=t.ExtendedPanId.convert("11:22:33:44:55:66:77:88"), panId=0x1A62, radioTxPower=8,
+        radioChannel=15, joinMethod=t.EmberJoinMethod.USE_MAC_ASSOCIATION, nwkManagerId=0, nwkUpdateId=0,
+        channels=t.Channels.ALL_CHANNELS,
+    ))  # fmt: skip
+    assert [(name, fc & 0x90) for _, fc, name, _ in frames] == [("formNetwork", 0x80), ("stackStatusHandler", 0x90)]
+    assert frames[0][0] == frames[1][0]  # the callback reuses the answered command's seq
+    assert frames[0][3] == [t.EmberStatus.SUCCESS] and frames[1][3] == [t.EmberStatus.NETWORK_UP]
+    assert ncp.nv.network_key == (b"N" * 16).hex()
+
+
+def test_unknown_frame_id_gets_invalid_command():
+    ncp, out = make_ncp(13)
+    host = Host(ncp, out)
+    frames = host.raw(bytes([0x07, 0x00, 0x01, 0xFF, 0x7F]))  # frame id 0x7FFF exists in no table
+    assert frames == [(0x07, 0x80, "invalidCommand", [t.EzspStatus.ERROR_INVALID_FRAME_ID])]
+    assert ncp.command_log[-1].name == "<unknown 0x7FFF>" and not ncp.command_log[-1].handled

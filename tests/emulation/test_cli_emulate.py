@@ -1,0 +1,105 @@
+"""`smets2-harness emulate ncp` as a user runs it: a separate process that bellows connects to over tcp://."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import bellows.types as t
+import pytest
+import zigpy.types as zt
+
+from tests.emulation.ncp_helpers import bellows_app
+
+pytestmark = pytest.mark.timeout(60)
+
+CLI = str(Path(sys.executable).with_name("smets2-harness"))
+ESME_EUI64 = "00-0D-6F-00-0A-BC-DE-F0"
+# ZigBee install-code test vector (research/vectors.md 1.1): code + CRC C3B5 -> this link key.
+ESME_INSTALL_CODE = "83FED3407A939723A5C639B26916D505C3B5"
+ESME_LINK_KEY = "66B6900981E1EE3CA4206B6B861C02BB"
+
+
+async def start_emulator(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+    proc = await asyncio.create_subprocess_exec(
+        CLI, "emulate", "ncp", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+    match = re.search(r"listening on (\S+)", line)
+    assert match, f"no 'listening on' line: {line!r}"
+    return proc, match.group(1)
+
+
+async def stop_emulator(proc: asyncio.subprocess.Process) -> tuple[int, str]:
+    proc.send_signal(signal.SIGTERM)
+    out, _ = await asyncio.wait_for(proc.communicate(), 20)
+    return proc.returncode, out.decode()
+
+
+async def test_bellows_forms_on_the_cli_emulator_and_an_esme_joins(tmp_path: Path):
+    nv_file, pcap = tmp_path / "nv.json", tmp_path / "han.pcap"
+    proc, url = await start_emulator(
+        "--listen", "tcp://127.0.0.1:0", "--ezsp", "13", "--strict",
+        "--device", f"esme:{ESME_EUI64}:{ESME_INSTALL_CODE}", "--nv", str(nv_file), "--pcap", str(pcap),
+    )  # fmt: skip
+    try:
+        assert url.startswith("tcp://127.0.0.1:")
+        async with bellows_app(url) as app:
+            pan_id = app.state.network_info.pan_id
+            esme = zt.EUI64.convert(ESME_EUI64.replace("-", ":"))
+            await asyncio.sleep(2.2)  # let bellows' startup pre_permit restore its TC policy first (ezsp.md 0.3)
+            await app.permit_with_link_key(esme, t.KeyData(bytes.fromhex(ESME_LINK_KEY)), time_s=60)
+            for _ in range(100):
+                if esme in app.devices:
+                    break
+                await asyncio.sleep(0.05)
+            assert esme in app.devices
+    finally:
+        code, out = await stop_emulator(proc)
+    assert code == 0, out
+    assert "stopped after" in out
+    assert ESME_INSTALL_CODE not in out  # secrets stay out of the terminal
+    nv = json.loads(nv_file.read_text())
+    assert nv["formed"] is True and nv["pan_id"] == pan_id
+    assert pcap.stat().st_size > 24  # more than the pcap header: the join is on the capture
+
+
+def test_cli_version_list_matches_the_codec():
+    from harness.commands.emulate import SUPPORTED_VERSIONS as CLI_VERSIONS
+    from harness.emulation.ncp.codec import SUPPORTED_VERSIONS
+
+    assert CLI_VERSIONS == SUPPORTED_VERSIONS
+
+
+async def test_pty_mode_prints_the_slave_path():
+    proc, path = await start_emulator("--pty", "--ezsp", "14", "--strict")
+    try:
+        assert path.startswith("/dev/pts/")
+        async with bellows_app(path) as app:
+            assert app._ezsp.ezsp_version == 14
+    finally:
+        code, _ = await stop_emulator(proc)
+    assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("spec", "named"),
+    [
+        ("meter:00-0D-6F-00-0A-BC-DE-F0:" + ESME_INSTALL_CODE, "kind 'meter'"),
+        ("esme:00-0D-6F-00-0A:" + ESME_INSTALL_CODE, "EUI-64"),
+        ("gsme:00-0D-6F-00-0A-BC-DE-F0:83FED3407A939723A5C639B26916D505C3B6", "install code"),
+    ],
+)
+def test_bad_device_spec_exits_2_naming_the_bad_part(spec: str, named: str):
+    result = subprocess.run(
+        [CLI, "emulate", "ncp", "--listen", "tcp://127.0.0.1:0", "--device", spec],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert named in result.stderr and "--device" in result.stderr
