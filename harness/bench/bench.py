@@ -23,6 +23,7 @@ from typing import Any
 
 from harness.bench.han_link import HanLink
 from harness.bench.supplier import Supplier
+from harness.coverage_file import load_coverage_db
 from harness.drivers.base import JoinedDevice
 from harness.drivers.ezsp import EzspCoordinator
 from harness.drivers.operator import ConsoleOperator, Operator, ScriptedOperator
@@ -31,7 +32,6 @@ from harness.errors import JoinTimeout, RigError
 from harness.evidence.bundle import EZSP_LOG, PCAP, EvidenceBundle
 from harness.rig import DeviceSpec, Rig
 from harness.smets.clock import VirtualClock
-from harness.smets.coverage import load_coverage_db
 from harness.smets.dcc import Dcc
 from harness.smets.device_log import ChfDeviceLog, install_code_link_key
 from harness.smets.hub import CommsHub
@@ -187,8 +187,7 @@ class Bench:
             role: {"eui64": d.eui64.dcc, "kind": d.spec.kind, "firmware": d.spec.firmware,
                    "install_code_source": d.spec.install_code.describe()} for role, d in self.devices.items()}
         self.evidence.timeline.record("coordinator.up", **self.evidence.record.provenance["coordinator"])
-        self.link = HanLink(self.hub, self.coordinator, self.evidence,
-                            permit_seconds=self.rig.timeout("join"), on_permit=self._prompt_operator)
+        self.link = HanLink(self.hub, self.coordinator, self.evidence, self.clock, on_permit=self._prompt_operator)
         if self.han is not None:
             self.han.start()  # emulated meters power on and scan; they join only once permitted with their key
 
@@ -290,6 +289,20 @@ class Bench:
     def service_desk(self, *, sec_version: str = "post-MP097", **options: Any) -> DccServiceDesk:
         """The DCC's Service Management desk (SEC Appendix H 3.3) on this bench's clock and coverage database."""
         return DccServiceDesk(self.coverage, self.clock, sec_version=sec_version, **options)
+
+    async def power_off(self, device: BenchDevice) -> None:
+        self.evidence.timeline.record("power", device=device.eui64.dcc, state="off")
+        if device.emulated is not None:
+            await device.emulated.power_off()
+        elif device.power is not None:
+            await device.power.off()
+
+    async def power_on(self, device: BenchDevice) -> None:
+        self.evidence.timeline.record("power", device=device.eui64.dcc, state="on")
+        if device.emulated is not None:
+            device.emulated.power_on()
+        elif device.power is not None:
+            await device.power.on()
 
     def advance(self, *, days: float = 0, hours: float = 0, minutes: float = 0) -> None:
         # Logged before moving, so what the timers fire during the jump reads after it on the timeline.

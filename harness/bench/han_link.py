@@ -6,6 +6,9 @@
 * A join observed on the coordinator fills the entry's hashed TC link key; the hub then raises 0x8F12 and the DCC
   moves the SMI status.
 * An entry removed (CCS02) revokes the key and asks the device to leave.
+* The join window is the CHF's (JoinTimePeriod, on the virtual clock): the coordinator is permitted for what is left
+  of it (at most 254 s, EZSP's longest finite permit), and when the window closes on the virtual clock with the
+  device still not joined, the key is revoked, so a late device is refused on the air as a real CH would.
 
 The hashed TC link key a real CH reports comes from the key it holds after CBKE. The bench does not run CBKE yet,
 so it reports AES-MMO(link key) as the hash: a stand-in that is stable per key, documented in docs/bench.md.
@@ -22,6 +25,7 @@ from zigpy.types import EUI64
 
 from harness.drivers.base import Coordinator, JoinedDevice
 from harness.evidence.bundle import EvidenceBundle
+from harness.smets.clock import VirtualClock
 from harness.smets.hub import CommsHub, DeviceLogChange, LogChangeKind
 from harness.smets.identities import Eui64
 from harness.zigbee.security import aes_mmo_hash
@@ -41,12 +45,12 @@ class Permit:
 
 
 class HanLink:
-    def __init__(self, hub: CommsHub, coordinator: Coordinator, evidence: EvidenceBundle, *,
-                 permit_seconds: float, on_permit: Callable[[Eui64], Awaitable[None]] | None = None) -> None:
+    def __init__(self, hub: CommsHub, coordinator: Coordinator, evidence: EvidenceBundle, clock: VirtualClock, *,
+                 on_permit: Callable[[Eui64], Awaitable[None]] | None = None) -> None:
         self.hub = hub
         self.coordinator = coordinator
         self.evidence = evidence
-        self.permit_seconds = int(min(MAX_PERMIT_SECONDS, max(1, permit_seconds)))
+        self.clock = clock
         self.permits: dict[Eui64, Permit] = {}
         self._on_permit = on_permit
         self._tasks: list[asyncio.Task[None]] = []
@@ -57,8 +61,14 @@ class HanLink:
     def _on_log_change(self, change: DeviceLogChange) -> None:
         if change.kind is LogChangeKind.ADDED:
             keys = self.hub.device_log.accepted_link_keys(change.device)
-            if keys:
-                self._spawn(self._permit(change.device, keys[0]))
+            closes = change.join_window_closes
+            if keys and closes is not None:
+                remaining = (closes - self.clock.now()).total_seconds()
+                seconds = int(min(MAX_PERMIT_SECONDS, max(1, remaining)))
+                # Recorded now, not when the task runs, so a window that closes first revokes what was granted.
+                self.permits[change.device] = Permit(change.device, keys[0], time.monotonic())
+                self._spawn(self._permit(change.device, seconds))
+                self.clock.call_at(closes, lambda: self._window_closed(change.device))
         elif change.kind is LogChangeKind.REMOVED:
             self._spawn(self._revoke(change.device))
 
@@ -71,18 +81,25 @@ class HanLink:
 
         self._tasks.append(asyncio.get_running_loop().create_task(guarded()))
 
-    async def _permit(self, eui: Eui64, link_key: bytes) -> None:
-        self.permits[eui] = Permit(eui, link_key, time.monotonic())
-        await self.coordinator.permit_install_code(eui.to_zigpy(), link_key, self.permit_seconds)
-        self.evidence.timeline.record("han.permit", device=eui.dcc, seconds=self.permit_seconds, link_key=link_key)
+    async def _permit(self, eui: Eui64, seconds: int) -> None:
+        permit = self.permits[eui]
+        await self.coordinator.permit_install_code(eui.to_zigpy(), permit.link_key, seconds)
+        permit.permitted_at = time.monotonic()
+        self.evidence.timeline.record("han.permit", device=eui.dcc, seconds=seconds, link_key=permit.link_key)
         if self._on_permit is not None:
             await self._on_permit(eui)
 
-    async def _revoke(self, eui: Eui64) -> None:
+    def _window_closed(self, eui: Eui64) -> None:
+        entry = self.hub.device_log.get(eui)
+        if eui in self.permits and (entry is None or not entry.joined):
+            self._spawn(self._revoke(eui, leave=False, why="join window closed"))
+
+    async def _revoke(self, eui: Eui64, *, leave: bool = True, why: str = "removed from the CHF Device Log") -> None:
         self.permits.pop(eui, None)
         await self.coordinator.revoke(eui.to_zigpy())
-        await self.coordinator.remove(eui.to_zigpy())
-        self.evidence.timeline.record("han.revoke", device=eui.dcc)
+        if leave:
+            await self.coordinator.remove(eui.to_zigpy())
+        self.evidence.timeline.record("han.revoke", device=eui.dcc, reason=why)
 
     async def settle(self) -> None:
         """Wait for every coordinator action the hub has asked for; re-raise the first failure."""

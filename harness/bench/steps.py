@@ -18,6 +18,7 @@ from harness.smets.duis import (
     Response,
     ResponseCode,
 )
+from harness.smets.identities import DeviceType
 from harness.smets.install_codes import HandoverRequest, HandoverStatus, InstallerBehaviour, Mp121Handover
 from harness.smets.smi import SmiStatus
 from harness.smets.workdays import add_working_days
@@ -101,8 +102,9 @@ async def whitelist_and_join(bench: Bench, supplier: Supplier, device: BenchDevi
     entry = bench.hub.device_log.get(device.eui64)
     if entry is None or entry.hashed_tc_link_key != b"":
         raise StepFailed("after CCS01 the CHF Device Log must hold the device with an empty hash")
-    if bench.status(device) is not SmiStatus.WHITELISTED:
-        raise StepFailed(f"SMI status after 8.11 Add is {bench.status(device)}, expected Whitelisted")
+    expected = None if device.device_type is DeviceType.TYPE2 else SmiStatus.WHITELISTED  # Type 2: no SMI status
+    if bench.status(device) is not expected:
+        raise StepFailed(f"SMI status after 8.11 Add is {bench.status(device)}, expected {expected}")
     joined = await bench.wait_for_join(device)
     entry = bench.hub.device_log.get(device.eui64)
     if entry is None or not entry.hashed_tc_link_key:
