@@ -23,7 +23,7 @@ tshark:
 	else echo "tshark not installed and cannot install it here (not root or no apt-get)"; fi
 
 test: $(STAMP) tshark
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --junitxml=reports/junit.xml
 
 bench: $(STAMP)
 	$(VENV)/bin/smets2-harness run --rig rigs/emulated.yaml
