@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
+from harness.coverage_file import load_coverage_db
 from harness.errors import InputError
 from harness.smets.clock import VirtualClock
 from harness.smets.coverage import (
@@ -21,7 +22,6 @@ from harness.smets.coverage import (
     NoPremisesFound,
     PremisesCoverage,
     WanMatrix,
-    load_coverage_db,
     normalise_address_identifier,
 )
 from harness.smets.postcode import parse_outcode, parse_postcode

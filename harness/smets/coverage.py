@@ -1,4 +1,4 @@
-"""The SM WAN Coverage Database, emulated from a fixture file.
+"""The SM WAN Coverage Database, emulated from a fixture (read by harness/coverage_file.py; no I/O here).
 
 What the real one is (domain.md §7, [PM] p.22, SEC H8.16): a CSP-run database stating, per installation
 location, whether an SM WAN signal is available at the CH installation point and which CH WAN Variant to
@@ -17,16 +17,12 @@ fixture's reference date, else to "every scheduled load done".
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from harness.errors import InputError
 from harness.smets.clock import Clock
@@ -415,6 +411,18 @@ class _FixtureReader:
             raise self.fail(where, "needs coverage_available (true/false) or wan_available_from (a date)")
         return False, avail_from
 
+    def wan_answer(self, spec: Mapping[str, Any], where: str, coverage: tuple[bool, date | None]) -> dict[str, Any]:
+        """The WAN fields a premises or a coverage area answers with; `coverage` is what coverage() read."""
+        available, avail_from = coverage
+        return {
+            "coverage_available": available,
+            "wan_available_from": avail_from,
+            "wan_technology": self.text(spec.get("wan_technology"), f"{where}.wan_technology"),
+            "connectivity_likelihood": self.text(spec.get("connectivity_likelihood"),
+                                                 f"{where}.connectivity_likelihood"),
+            "ch_wan_variant": self.text(spec.get("ch_wan_variant"), f"{where}.ch_wan_variant", required=False),
+        }
+
 
 def coverage_db_from_mapping(data: Any, *, source: str = "<coverage fixture>", clock: Clock | None = None,
                              database_lag: timedelta | None = None) -> CoverageDatabase:
@@ -453,7 +461,7 @@ def coverage_db_from_mapping(data: Any, *, source: str = "<coverage fixture>", c
                 inherited.pop("coverage_available", None)
                 inherited.pop("wan_available_from", None)
             merged = {**inherited, **item}
-            available, avail_from = r.coverage(merged, pwhere)
+            coverage = r.coverage(merged, pwhere)
             uprn = None
             if item.get("uprn") is not None:
                 uprn = parse_uprn(item["uprn"], where=f"{source}: {pwhere}.uprn")
@@ -462,12 +470,7 @@ def coverage_db_from_mapping(data: Any, *, source: str = "<coverage fixture>", c
                 address_identifier=r.text(item.get("address_identifier"), f"{pwhere}.address_identifier"),
                 uprn=uprn,
                 csp_region=r.region(merged.get("csp_region"), f"{pwhere}.csp_region"),
-                coverage_available=available,
-                wan_available_from=avail_from,
-                wan_technology=r.text(merged.get("wan_technology"), f"{pwhere}.wan_technology"),
-                connectivity_likelihood=r.text(merged.get("connectivity_likelihood"),
-                                               f"{pwhere}.connectivity_likelihood"),
-                ch_wan_variant=r.text(merged.get("ch_wan_variant"), f"{pwhere}.ch_wan_variant", required=False),
+                **r.wan_answer(merged, pwhere, coverage),
                 released_on=r.day(merged.get("released_on"), f"{pwhere}.released_on"),
                 lag=r.lag(merged.get("lag_days"), f"{pwhere}.lag_days"),
             )))
@@ -476,18 +479,13 @@ def coverage_db_from_mapping(data: Any, *, source: str = "<coverage fixture>", c
             extra = set(site) - {"name", "latitude", "longitude", "radius_m"}
             if extra:
                 raise r.fail(f"{where}.site.{sorted(extra)[0]}", "unknown field")
-            available, avail_from = r.coverage(block, where)
+            coverage = r.coverage(block, where)
             areas.append(CoverageArea(
                 name=str(site.get("name") or f"site of {pc}"),
                 latitude=r.number(site.get("latitude"), f"{where}.site.latitude", low=-90, high=90),
                 longitude=r.number(site.get("longitude"), f"{where}.site.longitude", low=-180, high=180),
                 radius_m=r.number(site.get("radius_m", 500), f"{where}.site.radius_m", low=1, high=50_000),
-                coverage_available=available,
-                wan_available_from=avail_from,
-                wan_technology=r.text(block.get("wan_technology"), f"{where}.wan_technology"),
-                connectivity_likelihood=r.text(block.get("connectivity_likelihood"),
-                                               f"{where}.connectivity_likelihood"),
-                ch_wan_variant=r.text(block.get("ch_wan_variant"), f"{where}.ch_wan_variant", required=False),
+                **r.wan_answer(block, where, coverage),
             ))
     for i, spec in enumerate(r.sequence(top.get("coverage_areas"), "coverage_areas")):
         where = f"coverage_areas[{i}]"
@@ -496,17 +494,13 @@ def coverage_db_from_mapping(data: Any, *, source: str = "<coverage fixture>", c
                              "wan_technology", "connectivity_likelihood", "ch_wan_variant"}
         if extra:
             raise r.fail(f"{where}.{sorted(extra)[0]}", "unknown field")
-        available, avail_from = r.coverage(spec, where)
+        coverage = r.coverage(spec, where)
         areas.append(CoverageArea(
             name=r.text(spec.get("name"), f"{where}.name"),
             latitude=r.number(spec.get("latitude"), f"{where}.latitude", low=-90, high=90),
             longitude=r.number(spec.get("longitude"), f"{where}.longitude", low=-180, high=180),
             radius_m=r.number(spec.get("radius_m"), f"{where}.radius_m", low=1, high=500_000),
-            coverage_available=available,
-            wan_available_from=avail_from,
-            wan_technology=r.text(spec.get("wan_technology"), f"{where}.wan_technology"),
-            connectivity_likelihood=r.text(spec.get("connectivity_likelihood"), f"{where}.connectivity_likelihood"),
-            ch_wan_variant=r.text(spec.get("ch_wan_variant"), f"{where}.ch_wan_variant", required=False),
+            **r.wan_answer(spec, where, coverage),
         ))
     from harness.smets.gb_regions import require_great_britain  # gb_regions imports this module
 
@@ -523,18 +517,3 @@ def coverage_db_from_mapping(data: Any, *, source: str = "<coverage fixture>", c
         db._add(entry, where=f"{source}: {pwhere}")
     return db
 
-
-def load_coverage_db(path: str | Path, *, clock: Clock | None = None,
-                     database_lag: timedelta | None = None) -> CoverageDatabase:
-    """Read a YAML (.yaml/.yml) or JSON fixture. The one file read in harness/smets/: a fixture, not a device."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read coverage database fixture: {exc.strerror or exc}", where=str(p)) from exc
-    is_json = p.suffix.lower() == ".json"
-    try:
-        data = json.loads(text) if is_json else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:  # json.JSONDecodeError is a ValueError
-        raise InputError(f"not valid {'JSON' if is_json else 'YAML'}: {exc}", where=str(p)) from exc
-    return coverage_db_from_mapping(data, source=str(p), clock=clock, database_lag=database_lag)

@@ -20,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Generic, TypeVar
 
 from harness.errors import DomainError, InputError
 from harness.smets.clock import Clock
@@ -49,6 +50,7 @@ DEFAULT_GPF_LOG_CAPACITY = 16  # [U] domain.md §4.3
 KEY_LENGTH = 16
 
 LinkKeyDeriver = Callable[[bytes], bytes]
+_E = TypeVar("_E")
 
 
 def _redact(secret: bytes | None) -> str:
@@ -150,7 +152,32 @@ class AddOutcome:
         return not self.duplicate
 
 
-class HistoricDeviceLog:
+class _LogByEui(Generic[_E]):
+    """The queries every device log here answers from `_entries` (EUI-64 -> entry, kept in log order)."""
+
+    _entries: dict[Eui64, _E]
+
+    def get(self, eui: Eui64 | str) -> _E | None:
+        return self._entries.get(Eui64.parse(eui, where="device ID"))
+
+    def entries(self) -> list[_E]:
+        """In log order: oldest first (the order added, unless the log moves an updated entry to newest)."""
+        return list(self._entries.values())
+
+    def __contains__(self, eui: object) -> bool:
+        try:
+            return Eui64.parse(eui) in self._entries  # type: ignore[arg-type]
+        except InputError:
+            return False
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[_E]:
+        return iter(self.entries())
+
+
+class HistoricDeviceLog(_LogByEui[HistoricEntry]):
     """Bounded FIFO of {EUI, TC link key}; when full the oldest entry is overwritten (§1.4 [V], [DT] CCS02)."""
 
     def __init__(self, capacity: int = HISTORIC_LOG_CAPACITY, *, update_moves_to_newest: bool = False) -> None:
@@ -180,27 +207,9 @@ class HistoricDeviceLog:
         self._entries[entry.eui64] = entry
         return evicted
 
-    def get(self, eui: Eui64 | str) -> HistoricEntry | None:
-        return self._entries.get(Eui64.parse(eui, where="device ID"))
-
-    def entries(self) -> list[HistoricEntry]:
-        """Oldest first."""
-        return list(self._entries.values())
-
-    def __contains__(self, eui: object) -> bool:
-        try:
-            return Eui64.parse(eui) in self._entries  # type: ignore[arg-type]
-        except InputError:
-            return False
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def __iter__(self) -> Iterator[HistoricEntry]:
-        return iter(self.entries())
 
 
-class ChfDeviceLog:
+class ChfDeviceLog(_LogByEui[DeviceLogEntry]):
     """The Comms Hub Function's Device Log and Historic Device Log, on an injected clock.
 
     Options ([U] unless said): `capacity` (16), `historic_capacity` (15, [V] but adjustable for experiments),
@@ -387,32 +396,13 @@ class ChfDeviceLog:
         entry.joined_at = now
         return entry
 
-    # -- queries ----------------------------------------------------------------------------------------------
-    def get(self, eui: Eui64 | str) -> DeviceLogEntry | None:
-        return self._entries.get(Eui64.parse(eui, where="device ID"))
-
+    # -- queries (get, entries, in, len, iter: _LogByEui) -------------------------------------------------------
     def entry(self, eui: Eui64 | str) -> DeviceLogEntry:
         """Like get(), but a device not in the log raises NotInDeviceLog."""
         found = self.get(eui)
         if found is None:
             raise NotInDeviceLog(f"{Eui64.parse(eui).dcc}: not in the CHF device log")
         return found
-
-    def entries(self) -> list[DeviceLogEntry]:
-        """In the order they were added."""
-        return list(self._entries.values())
-
-    def __contains__(self, eui: object) -> bool:
-        try:
-            return Eui64.parse(eui) in self._entries  # type: ignore[arg-type]
-        except InputError:
-            return False
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def __iter__(self) -> Iterator[DeviceLogEntry]:
-        return iter(self.entries())
 
     def restore(self, entries: list[tuple[Eui64 | str, DeviceType, bytes]]) -> None:
         """Replace the log with joined entries (CCS03 restore_PAN, §1.5 [V]): {EUI, type, 16-octet key}.
@@ -453,7 +443,7 @@ class GpfLogEntry:
 
 
 @dataclass
-class GpfDeviceLog:
+class GpfDeviceLog(_LogByEui[GpfLogEntry]):
     """The GPF's Device Log: populated by Join Service commands (8.7.x), never by 8.11 (§1.2 [V]).
 
     Entries never go to a Historic log: a GPF never establishes a TC link key with the CHF (§1.4 [V]).
@@ -483,12 +473,6 @@ class GpfDeviceLog:
             raise NotInDeviceLog(f"{eui.dcc}: not in the GPF device log, so it cannot be removed")
         return entry
 
-    def get(self, eui: Eui64 | str) -> GpfLogEntry | None:
-        return self._entries.get(Eui64.parse(eui, where="device ID"))
-
-    def entries(self) -> list[GpfLogEntry]:
-        return list(self._entries.values())
-
     def restore(self, entries: list[tuple[Eui64 | str, DeviceType]]) -> None:
         """GCS59 Restore GPF Device Log (8.12.2): replace the contents."""
         if len(entries) > self.capacity:
@@ -500,12 +484,3 @@ class GpfDeviceLog:
         for eui, device_type in entries:
             e = Eui64.parse(eui, where="device ID")
             self._entries[e] = GpfLogEntry(e, DeviceType(device_type))
-
-    def __contains__(self, eui: object) -> bool:
-        try:
-            return Eui64.parse(eui) in self._entries  # type: ignore[arg-type]
-        except InputError:
-            return False
-
-    def __len__(self) -> int:
-        return len(self._entries)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from typing import Final
+from typing import ClassVar, Final, Self
 
 import zigpy.types
 
@@ -164,10 +164,25 @@ def mpan_check_digit(first12: str) -> int:
     return sum(int(d) * w for d, w in zip(first12, _MPAN_WEIGHTS, strict=True)) % 11 % 10
 
 
+class _MeterPoint:
+    """Parsing MPAN and MPRN share: drop the separators people write, validate, and name `where` in the error."""
+
+    _SEPARATORS: ClassVar[str]  # a regex of the characters to drop
+
+    @classmethod
+    def parse(cls, text: str, *, where: str | None = None) -> Self:
+        cleaned = re.sub(cls._SEPARATORS, "", text) if isinstance(text, str) else text
+        try:
+            return cls(cleaned)  # type: ignore[call-arg]
+        except InputError as exc:
+            raise InputError(str(exc), where=where) from None
+
+
 @dataclass(frozen=True, order=True)
-class Mpan:
+class Mpan(_MeterPoint):
     """An electricity Meter Point Administration Number core: 13 digits, the last a check digit."""
 
+    _SEPARATORS: ClassVar[str] = r"[\s-]"
     core: str
 
     def __post_init__(self) -> None:
@@ -178,14 +193,6 @@ class Mpan:
         if int(c[12]) != expected:
             raise InputError(f"MPAN {c!r} fails its check digit: last digit is {c[12]}, expected {expected}")
 
-    @classmethod
-    def parse(cls, text: str, *, where: str | None = None) -> Mpan:
-        cleaned = re.sub(r"[\s-]", "", text) if isinstance(text, str) else text
-        try:
-            return cls(cleaned)
-        except InputError as exc:
-            raise InputError(str(exc), where=where) from None
-
     @property
     def fuel(self) -> str:
         return "electricity"
@@ -195,23 +202,16 @@ class Mpan:
 
 
 @dataclass(frozen=True, order=True)
-class Mprn:
+class Mprn(_MeterPoint):
     """A gas Meter Point Reference Number: 6 to 10 digits."""
 
+    _SEPARATORS: ClassVar[str] = r"\s"
     number: str
 
     def __post_init__(self) -> None:
         n = self.number
         if not isinstance(n, str) or not 6 <= len(n) <= 10 or not n.isascii() or not n.isdigit():
             raise InputError(f"MPRN {n!r} is not 6 to 10 digits")
-
-    @classmethod
-    def parse(cls, text: str, *, where: str | None = None) -> Mprn:
-        cleaned = re.sub(r"\s", "", text) if isinstance(text, str) else text
-        try:
-            return cls(cleaned)
-        except InputError as exc:
-            raise InputError(str(exc), where=where) from None
 
     @property
     def fuel(self) -> str:

@@ -23,6 +23,7 @@ from zigpy.types import EUI64, KeyData
 
 from harness.errors import DecodeError, SecurityError
 from harness.zigbee.auxsec import DEFAULT_LEVEL, KeyId, SecuredPayload, SecurityHeader, protect, unprotect
+from harness.zigbee.command import Command, UnknownCommand, decode_command
 from harness.zigbee.security import key_load_key, key_transport_key
 from harness.zigbee.wire import ByteReader, as_key, eui64_bytes, uint
 
@@ -83,18 +84,8 @@ def aps_security_key(key_id: KeyId, key: bytes | KeyData) -> bytes:
 # --- APS commands --------------------------------------------------------------------------------------------
 
 
-class ApsCommand:
-    command_id: ClassVar[int]
-
-    def body(self) -> bytes:
-        return b""
-
-    @classmethod
-    def decode_body(cls, reader: ByteReader) -> "ApsCommand":
-        return cls()
-
-    def to_bytes(self) -> bytes:
-        return bytes([self.command_id]) + self.body()
+class ApsCommand(Command):
+    """An APS command (ZigBee 4.4.10)."""
 
 
 def _key(value: KeyData, name: str) -> bytes:
@@ -274,14 +265,10 @@ class ConfirmKey(ApsCommand):
 
 
 @dataclass(frozen=True)
-class UnknownApsCommand(ApsCommand):
+class UnknownApsCommand(UnknownCommand, ApsCommand):
     """A command this codec does not model (tunnel, ...); its body is kept as sent."""
 
-    command_id: int = 0x0E  # type: ignore[misc]
-    payload: bytes = b""
-
-    def body(self) -> bytes:
-        return bytes(self.payload)
+    command_id: int = 0x0E
 
 
 _APS_COMMANDS: dict[int, type[ApsCommand]] = {
@@ -289,26 +276,18 @@ _APS_COMMANDS: dict[int, type[ApsCommand]] = {
 }
 
 
+def _pick_command(reader: ByteReader, command_id: int) -> type[ApsCommand] | None:
+    if command_id != TransportNetworkKey.command_id:
+        return _APS_COMMANDS.get(command_id)
+    key_type = reader.u8("key type")  # Transport Key: the key type says which fields follow
+    cls = _TRANSPORT_KEY_TYPES.get(key_type)
+    if cls is None:
+        raise reader.fail(f"Transport Key key type 0x{key_type:02X} is not supported", 1)
+    return cls
+
+
 def _decode_command(data: bytes) -> ApsCommand:
-    reader = ByteReader(data, "APS command")
-    command_id = reader.u8("command identifier")
-    if command_id == TransportNetworkKey.command_id:
-        key_type = reader.u8("key type")
-        cls = _TRANSPORT_KEY_TYPES.get(key_type)
-        if cls is None:
-            raise reader.fail(f"Transport Key key type 0x{key_type:02X} is not supported", 1)
-    elif command_id in _APS_COMMANDS:
-        cls = _APS_COMMANDS[command_id]
-    else:
-        return UnknownApsCommand(command_id, reader.rest())
-    try:
-        command = cls.decode_body(reader)
-    except ValueError as exc:  # a constructor check (DecodeError is a ValueError too)
-        if isinstance(exc, DecodeError):
-            raise
-        raise reader.fail(str(exc)) from None
-    reader.end()
-    return command
+    return decode_command(data, "APS command", _pick_command, UnknownApsCommand)
 
 
 # --- The frame ----------------------------------------------------------------------------------------------

@@ -10,7 +10,10 @@ ZigBee) leaves its SecuredPayload or bytes in place and a line in `notes` saying
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TypeVar
 
 from zigpy.types import EUI64, KeyData
 
@@ -24,6 +27,8 @@ from harness.zigbee.zcl import ZclMessage
 from harness.zigbee.zdo import ZDO_PROFILE, ZdoMessage
 
 __all__ = ["KeyRing", "DecodedFrame", "decode_frame"]
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -65,10 +70,8 @@ def decode_frame(psdu: bytes, keys: KeyRing | None = None, *, with_fcs: bool = T
     mac = decoded.mac
     if mac.frame_type is not MacFrameType.DATA or not isinstance(mac.payload, bytes) or not mac.payload:
         return decoded
-    try:
-        nwk = NwkFrame.from_bytes(mac.payload)
-    except DecodeError as exc:
-        decoded.notes.append(f"not a ZigBee NWK frame: {exc}")
+    nwk = _decode_or_note(NwkFrame.from_bytes, mac.payload, decoded.notes, "not a ZigBee NWK frame: ")
+    if nwk is None:
         return decoded
     decoded.nwk = nwk = _open_nwk(nwk, keys, decoded.notes)
     if nwk.src_ieee is not None:
@@ -77,23 +80,28 @@ def decode_frame(psdu: bytes, keys: KeyRing | None = None, *, with_fcs: bool = T
         keys.addresses.setdefault(nwk.src, nwk.security.source)
     if nwk.frame_type is not NwkFrameType.DATA or not isinstance(nwk.payload, bytes):
         return decoded
-    try:
-        aps = ApsFrame.from_bytes(nwk.payload)
-    except DecodeError as exc:
-        decoded.notes.append(f"APS: {exc}")
+    aps = _decode_or_note(ApsFrame.from_bytes, nwk.payload, decoded.notes, "APS: ")
+    if aps is None:
         return decoded
     decoded.aps = aps = _open_aps(aps, nwk, keys, decoded.notes)
     if aps.frame_type is ApsFrameType.COMMAND and isinstance(aps.payload, TransportNetworkKey) and learn:
         keys.network_keys.setdefault(aps.payload.key_seq, aps.payload.key)
     if aps.frame_type is ApsFrameType.DATA and isinstance(aps.payload, bytes):
-        try:
-            if aps.profile_id == ZDO_PROFILE:
-                decoded.zdo = ZdoMessage.from_bytes(aps.cluster_id or 0, aps.payload)
-            else:
-                decoded.zcl = ZclMessage.from_bytes(aps.cluster_id or 0, aps.payload)
-        except DecodeError as exc:
-            decoded.notes.append(str(exc))
+        cluster = aps.cluster_id or 0
+        if aps.profile_id == ZDO_PROFILE:
+            decoded.zdo = _decode_or_note(partial(ZdoMessage.from_bytes, cluster), aps.payload, decoded.notes)
+        else:
+            decoded.zcl = _decode_or_note(partial(ZclMessage.from_bytes, cluster), aps.payload, decoded.notes)
     return decoded
+
+
+def _decode_or_note(decode: Callable[[bytes], _T], data: bytes, notes: list[str], prefix: str = "") -> _T | None:
+    """Decoding above the MAC never raises: a layer that does not decode is a line in `notes` instead."""
+    try:
+        return decode(data)
+    except DecodeError as exc:
+        notes.append(f"{prefix}{exc}")
+        return None
 
 
 def _open_nwk(nwk: NwkFrame, keys: KeyRing, notes: list[str]) -> NwkFrame:

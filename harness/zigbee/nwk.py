@@ -21,6 +21,7 @@ from zigpy.types import EUI64, KeyData
 
 from harness.errors import DecodeError, SecurityError
 from harness.zigbee.auxsec import DEFAULT_LEVEL, KeyId, SecuredPayload, SecurityHeader, protect, unprotect
+from harness.zigbee.command import Command, UnknownCommand, decode_command
 from harness.zigbee.mac import Capability
 from harness.zigbee.wire import ByteReader, eui64_bytes, uint
 
@@ -52,18 +53,8 @@ class NwkFrameType(IntEnum):
 # --- NWK commands (ZigBee spec 3.4) -------------------------------------------------------------------------
 
 
-class NwkCommand:
-    command_id: ClassVar[int]
-
-    def body(self) -> bytes:
-        return b""
-
-    @classmethod
-    def decode_body(cls, reader: ByteReader) -> "NwkCommand":
-        return cls()
-
-    def to_bytes(self) -> bytes:
-        return bytes([self.command_id]) + self.body()
+class NwkCommand(Command):
+    """A NWK command (ZigBee spec 3.4)."""
 
 
 @dataclass(frozen=True)
@@ -154,14 +145,10 @@ class EndDeviceTimeoutResponse(NwkCommand):
 
 
 @dataclass(frozen=True)
-class UnknownNwkCommand(NwkCommand):
+class UnknownNwkCommand(UnknownCommand, NwkCommand):
     """A command this codec does not model (route request/reply, link status, ...), body kept as sent."""
 
-    command_id: int = 0x08  # type: ignore[misc]
-    payload: bytes = b""
-
-    def body(self) -> bytes:
-        return bytes(self.payload)
+    command_id: int = 0x08
 
 
 _NWK_COMMANDS: dict[int, type[NwkCommand]] = {
@@ -171,15 +158,12 @@ _NWK_COMMANDS: dict[int, type[NwkCommand]] = {
 }
 
 
+def _pick_command(_reader: ByteReader, command_id: int) -> type[NwkCommand] | None:
+    return _NWK_COMMANDS.get(command_id)
+
+
 def _decode_command(data: bytes) -> NwkCommand:
-    reader = ByteReader(data, "NWK command")
-    command_id = reader.u8("command identifier")
-    cls = _NWK_COMMANDS.get(command_id)
-    if cls is None:
-        return UnknownNwkCommand(command_id, reader.rest())
-    command = cls.decode_body(reader)
-    reader.end()
-    return command
+    return decode_command(data, "NWK command", _pick_command, UnknownNwkCommand)
 
 
 # --- The frame ----------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.coverage_file import load_coverage_db
 from harness.errors import InputError
 from harness.smets.clock import VirtualClock
 from harness.smets.coverage import (
@@ -17,7 +18,6 @@ from harness.smets.coverage import (
     PremisesCoverage,
     WanMatrix,
     coverage_db_from_mapping,
-    load_coverage_db,
 )
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "coverage_db.yaml"

@@ -17,7 +17,6 @@ from harness.smets.connectivity import ChState
 from harness.smets.coverage import coverage_db_from_mapping
 from harness.smets.dcc import Dcc
 from harness.smets.duis import (
-    DCC_ACB_EUI,
     ChfInstallSuccessNoSmWan,
     ChfInstallSuccessSmWan,
     CommissionDevice,
@@ -43,21 +42,15 @@ from harness.smets.identities import DeviceType, Eui64, Party, Role
 from harness.smets.registration import ServiceFlag
 from harness.smets.smi import SmartMeteringInventory, SmiEvent, SmiStatus
 from harness.smets.wan import EmulatedWan
+from tests.smets.premises import CHF, DCC, ESME, GPF, GSME, IHD, MPAN, SUPPLIER_A, SUPPLIER_B
+from tests.smets.premises import RTDS_CODE as CODE
 
 RC = ResponseCode
-DCC = Eui64.parse(DCC_ACB_EUI)
-ESME = Eui64.parse("00-DB-12-34-56-78-90-A0")
-GSME = Eui64.parse("00-DB-12-34-56-78-90-A1")
-CHF = Eui64.parse("00-DB-12-34-56-78-90-A2")
-GPF = Eui64.parse("00-DB-12-34-56-78-90-A3")
-IHD = Eui64.parse("00-DB-12-34-56-78-90-A4")
-MPAN = "1312345678118"  # valid MPAN core check digit
 MPRN = "1000999888"
-CODE = bytes.fromhex("30313233343536373839414243444546")
 HASH = bytes(range(16))
 
-A = Party("Supplier A", Eui64.parse("90-B3-D5-1F-30-01-00-00"), Role.IS)
-B = Party("Supplier B", Eui64.parse("90-B3-D5-1F-30-03-00-00"), Role.IS)
+A = Party("Supplier A", SUPPLIER_A, Role.IS)
+B = Party("Supplier B", SUPPLIER_B, Role.IS)
 G = Party("Gas Supplier", Eui64.parse("90-B3-D5-1F-30-04-00-00"), Role.GS)
 
 

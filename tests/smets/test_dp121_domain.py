@@ -15,7 +15,6 @@ import pytest
 from harness.smets.clock import VirtualClock
 from harness.smets.dcc import Dcc
 from harness.smets.duis import (
-    DCC_ACB_EUI,
     ChfInstallSuccessNoSmWan,
     CommissionDevice,
     DuisSchemaError,
@@ -37,19 +36,13 @@ from harness.smets.registration import Registration
 from harness.smets.smi import SmartMeteringInventory, SmiStatus
 from harness.smets.wan import EmulatedWan
 from harness.smets.workdays import add_working_days
+from tests.smets.premises import CHF, DCC, ESME, MPAN, RTDS_CODE, RTDS_LINK_KEY, SUPPLIER_A, SUPPLIER_B
 
 RC = ResponseCode
-DCC = Eui64.parse(DCC_ACB_EUI)
-ESME = Eui64.parse("00-DB-12-34-56-78-90-A0")
-CHF = Eui64.parse("00-DB-12-34-56-78-90-A2")
-MPAN = "1312345678118"
-# domain.md §4.4 verified vector: RTDS install code -> AES-MMO link key of code + CRC (F5 96).
-RTDS_CODE = bytes.fromhex("30313233343536373839414243444546")
-RTDS_LINK_KEY = bytes.fromhex("17E92CAAA342C367E8EDDC58EEBA69ED")
 HASHED_KEY = bytes.fromhex("00112233445566778899AABBCCDDEEFF")  # stand-in for the CS14 hash
 
-INSTALLING = Party("Installing supplier", Eui64.parse("90-B3-D5-1F-30-01-00-00"), Role.IS)
-GAINING = Party("Gaining supplier", Eui64.parse("90-B3-D5-1F-30-03-00-00"), Role.IS)
+INSTALLING = Party("Installing supplier", SUPPLIER_A, Role.IS)
+GAINING = Party("Gaining supplier", SUPPLIER_B, Role.IS)
 
 WAN_DAYS = 45  # WAN restored N days after install (< the 90-day target)
 COS_DAY = 20

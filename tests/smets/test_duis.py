@@ -40,13 +40,10 @@ from harness.smets.duis import (
     validate,
 )
 from harness.smets.identities import Eui64
+from tests.smets.premises import CHF, ESME, GPF, RTDS_CODE
+from tests.smets.premises import SUPPLIER_A as SUPPLIER
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "duis"
-SUPPLIER = Eui64.parse("90-B3-D5-1F-30-01-00-00")  # RTDS conventions, domain.md §0
-ESME = Eui64.parse("00-DB-12-34-56-78-90-A0")
-CHF = Eui64.parse("00-DB-12-34-56-78-90-A2")
-GPF = Eui64.parse("00-DB-12-34-56-78-90-A3")
-RTDS_CODE = bytes.fromhex("30313233343536373839414243444546")  # domain.md §1.2: ASCII "0123456789ABCDEF"
 
 # An 8.11 request written by hand in the RTDS shape (domain.md §1.2): default-namespace Signature, schema 5.4.
 RTDS_SHAPED_8_11 = """<?xml version="1.0" encoding="UTF-8"?>

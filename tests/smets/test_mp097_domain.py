@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.coverage_file import load_coverage_db
 from harness.errors import InputError
 from harness.smets.clock import VirtualClock
-from harness.smets.coverage import CspRegion, NoPremisesFound, WanMatrix, load_coverage_db
+from harness.smets.coverage import CspRegion, NoPremisesFound, WanMatrix
 from harness.smets.install_decision import CoverageCheck, InstallAction, MeterKind, decide_install
 from harness.smets.service_management import DccServiceDesk, ServiceManagementRefused
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.coverage_file import load_coverage_db
 from harness.errors import DomainError, InputError
 from harness.smets.clock import VirtualClock
-from harness.smets.coverage import CoverageDatabase, CspRegion, load_coverage_db
+from harness.smets.coverage import CoverageDatabase, CspRegion
 from harness.smets.gb_regions import RegionRule, allocate_region, is_in_great_britain, require_great_britain
 from harness.smets.service_management import (
     DccServiceDesk,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.coverage_file import load_coverage_db
 from harness.smets.clock import VirtualClock
-from harness.smets.coverage import load_coverage_db
 from harness.smets.dcc import Dcc
 from harness.smets.duis import DCC_ACB_EUI, Request, RequestWanMatrix
 from harness.smets.identities import Eui64, Party, Role

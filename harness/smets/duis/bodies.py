@@ -131,17 +131,11 @@ class ChfInstallSuccessSmWan(Body):
     chf_install_type: str = "New CHF Install"
 
     def write(self, parent: ET.Element) -> None:
-        body = add(parent, self.ELEMENT)
-        add(body, "DeviceID", self.device_id.dcc)
-        add(body, "CHFInstallType", self.chf_install_type)
-        add(body, "MPxN", self.mpxn)
-        add(body, "AerialInstall", xs_bool(self.aerial_install))
-        add(body, "CHFLocation", self.chf_location)
+        _write_chf_install(add(parent, self.ELEMENT), self)
 
     @classmethod
     def read(cls, elem: ET.Element, r: Reader) -> ChfInstallSuccessSmWan | None:
-        vals = (r.eui(elem, "DeviceID"), r.text(elem, "CHFInstallType"), r.digits(elem, "MPxN", **_MPXN),
-                r.boolean(elem, "AerialInstall"), r.text(elem, "CHFLocation"))
+        vals = _read_chf_install(elem, r)
         if None in vals:
             return None
         device, kind, mpxn, aerial, location = vals
@@ -170,11 +164,7 @@ class ChfInstallSuccessNoSmWan(Body):
 
     def write(self, parent: ET.Element) -> None:
         body = add(parent, self.ELEMENT)
-        add(body, "DeviceID", self.device_id.dcc)
-        add(body, "CHFInstallType", self.chf_install_type)
-        add(body, "MPxN", self.mpxn)
-        add(body, "AerialInstall", xs_bool(self.aerial_install))
-        add(body, "CHFLocation", self.chf_location)
+        _write_chf_install(body, self)
         add(body, "PremiseType", self.premise_type)
         add(body, "MetalObstructionCheck", xs_bool(self.metal_obstruction_check))
         add(body, "ConnectivityObstructionCheck", xs_bool(self.connectivity_obstruction_check))
@@ -182,10 +172,9 @@ class ChfInstallSuccessNoSmWan(Body):
 
     @classmethod
     def read(cls, elem: ET.Element, r: Reader) -> ChfInstallSuccessNoSmWan | None:
-        vals = (r.eui(elem, "DeviceID"), r.text(elem, "CHFInstallType"), r.digits(elem, "MPxN", **_MPXN),
-                r.boolean(elem, "AerialInstall"), r.text(elem, "CHFLocation"), r.text(elem, "PremiseType"),
-                r.boolean(elem, "MetalObstructionCheck"), r.boolean(elem, "ConnectivityObstructionCheck"),
-                r.boolean(elem, "SharedObstructionCheck"))
+        vals = _read_chf_install(elem, r) + (
+            r.text(elem, "PremiseType"), r.boolean(elem, "MetalObstructionCheck"),
+            r.boolean(elem, "ConnectivityObstructionCheck"), r.boolean(elem, "SharedObstructionCheck"))
         if None in vals:
             return None
         device, kind, mpxn, aerial, location, premise, metal, conn, shared = vals
@@ -193,6 +182,22 @@ class ChfInstallSuccessNoSmWan(Body):
 
     def describe(self) -> str:
         return f"CHF {self.device_id.dcc}"
+
+
+def _write_chf_install(body: ET.Element, srv: ChfInstallSuccessSmWan | ChfInstallSuccessNoSmWan) -> None:
+    """The elements 8.14.1 and 8.14.2 share, in template order."""
+    add(body, "DeviceID", srv.device_id.dcc)
+    add(body, "CHFInstallType", srv.chf_install_type)
+    add(body, "MPxN", srv.mpxn)
+    add(body, "AerialInstall", xs_bool(srv.aerial_install))
+    add(body, "CHFLocation", srv.chf_location)
+
+
+def _read_chf_install(elem: ET.Element, r: Reader
+                      ) -> tuple[Eui64 | None, str | None, str | None, bool | None, str | None]:
+    """(device, install type, MPxN, aerial, location) of 8.14.1/8.14.2; None where missing or bad."""
+    return (r.eui(elem, "DeviceID"), r.text(elem, "CHFInstallType"), r.digits(elem, "MPxN", **_MPXN),
+            r.boolean(elem, "AerialInstall"), r.text(elem, "CHFLocation"))
 
 
 @dataclass(frozen=True)
@@ -412,18 +417,13 @@ class RequestHandover(Body):
     def write(self, parent: ET.Element) -> None:
         body = add(parent, self.ELEMENT)
         add(body, "RemotePartyRole", self.remote_party_role)
-        add(body, "RemotePartyFloorSeqNumber", str(self.floor_seq_number))
-        add(body, "RemotePartyPrepaymentTopUpFloorSeqNumber", str(self.prepayment_top_up_floor_seq_number))
-        _write_certs(add(body, "ReplacementCertificates"), self.certificates)
-        add(body, "ApplyTimeBasedCPVChecks", xs_bool(self.apply_time_based_cpv_checks))
+        _write_credentials(body, _HANDOVER_TAGS, self.floor_seq_number, self.prepayment_top_up_floor_seq_number,
+                           self.certificates, self.apply_time_based_cpv_checks)
 
     @classmethod
     def read(cls, elem: ET.Element, r: Reader) -> RequestHandover | None:
         role = r.text(elem, "RemotePartyRole")
-        floor = r.integer(elem, "RemotePartyFloorSeqNumber", low=0, high=(1 << 64) - 1)
-        topup = r.integer(elem, "RemotePartyPrepaymentTopUpFloorSeqNumber", low=0, high=(1 << 64) - 1)
-        certs = _read_certs(r.child(elem, "ReplacementCertificates"))
-        cpv = r.boolean(elem, "ApplyTimeBasedCPVChecks")
+        floor, topup, certs, cpv = _read_credentials(elem, r, _HANDOVER_TAGS)
         if None in (role, floor, topup, certs, cpv):
             return None
         return cls(role, floor, topup, certs, cpv)  # type: ignore[arg-type]
@@ -444,18 +444,14 @@ class UpdateSecurityCredentialsCoS(Body):
 
     def write(self, parent: ET.Element) -> None:
         body = add(parent, self.ELEMENT)
-        add(body, "SupplierFloorSeqNumber", str(self.supplier_floor_seq_number))
-        add(body, "SupplierPrepaymentTopUpFloorSeqNumber", str(self.supplier_prepayment_top_up_floor_seq_number))
-        _write_certs(add(body, "SupplierReplacementCertificates"), self.certificates)
-        add(body, "ApplyTimeBasedCPVChecks", xs_bool(self.apply_time_based_cpv_checks))
+        _write_credentials(body, _COS_TAGS, self.supplier_floor_seq_number,
+                           self.supplier_prepayment_top_up_floor_seq_number, self.certificates,
+                           self.apply_time_based_cpv_checks)
         add(body, "ImportMPxN", self.import_mpxn)
 
     @classmethod
     def read(cls, elem: ET.Element, r: Reader) -> UpdateSecurityCredentialsCoS | None:
-        floor = r.integer(elem, "SupplierFloorSeqNumber", low=0, high=(1 << 64) - 1)
-        topup = r.integer(elem, "SupplierPrepaymentTopUpFloorSeqNumber", low=0, high=(1 << 64) - 1)
-        certs = _read_certs(r.child(elem, "SupplierReplacementCertificates"))
-        cpv = r.boolean(elem, "ApplyTimeBasedCPVChecks")
+        floor, topup, certs, cpv = _read_credentials(elem, r, _COS_TAGS)
         mpxn = r.digits(elem, "ImportMPxN", **_MPXN)
         if None in (floor, topup, certs, cpv, mpxn):
             return None
@@ -463,17 +459,33 @@ class UpdateSecurityCredentialsCoS(Body):
 
 
 _CERT_NAMES = ("DigitalSigningCertificate", "KeyAgreementCertificate", "KeyAgreementTopUpCertificate")
+_SEQ_MAX = (1 << 64) - 1
+# 6.21 and 6.23 carry the same floor sequence numbers, replacement certificates and CPV flag under their own names:
+# (floor seq number, prepayment top-up floor seq number, certificates)
+_HANDOVER_TAGS = ("RemotePartyFloorSeqNumber", "RemotePartyPrepaymentTopUpFloorSeqNumber", "ReplacementCertificates")
+_COS_TAGS = ("SupplierFloorSeqNumber", "SupplierPrepaymentTopUpFloorSeqNumber", "SupplierReplacementCertificates")
 
 
-def _write_certs(parent: ET.Element, certs: tuple[str, ...]) -> None:
+def _write_credentials(body: ET.Element, tags: tuple[str, str, str], floor: int, topup: int,
+                       certs: tuple[str, ...], cpv: bool) -> None:
+    floor_tag, topup_tag, certs_tag = tags
+    add(body, floor_tag, str(floor))
+    add(body, topup_tag, str(topup))
+    cert_block = add(body, certs_tag)
     for name, value in zip(_CERT_NAMES, certs, strict=False):
-        add(parent, name, value)
+        add(cert_block, name, value)
+    add(body, "ApplyTimeBasedCPVChecks", xs_bool(cpv))
 
 
-def _read_certs(elem: ET.Element | None) -> tuple[str, ...] | None:
-    if elem is None:
-        return None
-    return tuple((c.text or "").strip() for c in elem)
+def _read_credentials(elem: ET.Element, r: Reader, tags: tuple[str, str, str]
+                      ) -> tuple[int | None, int | None, tuple[str, ...] | None, bool | None]:
+    """(floor, top-up floor, certificates, CPV flag); None where missing or bad. Certificates are not checked."""
+    floor_tag, topup_tag, certs_tag = tags
+    floor = r.integer(elem, floor_tag, low=0, high=_SEQ_MAX)
+    topup = r.integer(elem, topup_tag, low=0, high=_SEQ_MAX)
+    cert_block = r.child(elem, certs_tag)
+    certs = None if cert_block is None else tuple((c.text or "").strip() for c in cert_block)
+    return floor, topup, certs, r.boolean(elem, "ApplyTimeBasedCPVChecks")
 
 
 BODY_TYPES: dict[str, type[Body]] = {
