@@ -104,6 +104,7 @@ class Bench:
         self.link: HanLink | None = None
         self._stack = contextlib.AsyncExitStack()
         self._log_handler: logging.Handler | None = None
+        self._log_levels: dict[str, int] = {}
         self._observe()
 
     # -- start / stop --------------------------------------------------------------------------------------
@@ -130,7 +131,9 @@ class Bench:
             self._write_ncp_log()
             if self._log_handler is not None:
                 for name in BENCH_LOGGERS:
-                    logging.getLogger(name).removeHandler(self._log_handler)
+                    logger = logging.getLogger(name)
+                    logger.removeHandler(self._log_handler)
+                    logger.setLevel(self._log_levels.get(name, logging.NOTSET))
                 self._log_handler.close()
 
     def _premises(self) -> None:
@@ -163,6 +166,7 @@ class Bench:
         self._log_handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
         for name in BENCH_LOGGERS:
             logger = logging.getLogger(name)
+            self._log_levels[name] = logger.level
             logger.addHandler(self._log_handler)
             logger.setLevel(logging.DEBUG)
 

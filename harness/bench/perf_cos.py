@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
 import sys
 import tempfile
@@ -74,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rig", default="rigs/emulated.yaml")
     args = parser.parse_args(argv)
+    # The bench logs every EZSP frame at DEBUG into its evidence; keep it off this console.
+    logging.basicConfig(level=logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.WARNING)
     return asyncio.run(run(args.runs, args.rig))
 
 
