@@ -20,6 +20,7 @@ from harness.evidence.report import format_table, load_rows, write_report
 from harness.rig import Rig, load_rig
 
 _OUTCOME_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
+_TEARDOWN_ERROR_KEY = pytest.StashKey[str]()  # the bench failed to stop cleanly (e.g. the emulator saw a bug)
 _RUN_DIR_KEY = pytest.StashKey[Path]()
 
 
@@ -107,11 +108,13 @@ def evidence(request: pytest.FixtureRequest, rig: Rig) -> Iterator[EvidenceBundl
     yield bundle
     # Fixtures built on this one (the bench) are torn down by now and the call report exists: the verdict is final.
     outcome, message = _verdict(item)
+    if outcome == "passed" and _TEARDOWN_ERROR_KEY in item.stash:
+        outcome, message = "error", item.stash[_TEARDOWN_ERROR_KEY]
     bundle.close(outcome, message)
 
 
 @pytest_asyncio.fixture
-async def bench(rig: Rig, evidence: EvidenceBundle) -> AsyncIterator[Any]:
+async def bench(rig: Rig, evidence: EvidenceBundle, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     """The rig's roles wired together (harness as hub): DCC, hub, coordinator, meters, WAN, suppliers, clock."""
     from harness.bench.bench import Bench
 
@@ -119,7 +122,11 @@ async def bench(rig: Rig, evidence: EvidenceBundle) -> AsyncIterator[Any]:
     try:
         yield b
     finally:
-        await b.stop()
+        try:
+            await b.stop()
+        except Exception as exc:  # the evidence record must not say "passed" when pytest reports an error
+            request.node.stash[_TEARDOWN_ERROR_KEY] = f"stopping the bench failed: {type(exc).__name__}: {exc}"
+            raise
 
 
 @pytest.fixture

@@ -231,9 +231,15 @@ class _Doc:
         return RigFileError(self.path, field_path, message, self.lines.get(field_path))
 
 
+def _brief(value: Any, limit: int = 60) -> str:
+    """A value for an error message, cut short: a whole wrong file must not be echoed back."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else f"{shown[:limit]}... ({type(value).__name__} of {len(str(value))} chars)"
+
+
 def _mapping(doc: _Doc, value: Any, field_path: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise doc.error(field_path, f"expected a mapping, got {value!r}")
+        raise doc.error(field_path, f"expected a mapping, got {_brief(value)}")
     return value
 
 
@@ -348,8 +354,8 @@ def _install_code(doc: _Doc, raw: Any, field_path: str, crc_mode: str) -> Instal
         if kind == "env":
             return InstallCodeSource(kind="env", variable=value.strip())
         return InstallCodeSource(kind="file", path=value.strip(), base_dir=str(Path(doc.path).parent))
-    if raw is None or isinstance(raw, list | bool):
-        raise doc.error(field_path, f"{raw!r} is not an install code ({_SOURCE_HELP})")
+    if raw is None or isinstance(raw, list | bool):  # the value itself is not shown: a list may hold the code
+        raise doc.error(field_path, f"a {type(raw).__name__} is not an install code ({_SOURCE_HELP})")
     source = InstallCodeSource(kind="inline", value=doc.text(field_path, raw))
     _validate_install_code(doc, source.value or "", field_path, crc_mode)
     return source

@@ -85,3 +85,99 @@ def test_summary_table_and_missed_targets(tmp_path):
     table = format_table(rows)
     assert "test_cos" in table and "DP121" in table and "FAILED" in table
     assert write_report(tmp_path, rig="rigs/emulated.yaml").exists()
+
+
+# -- frame logs: keys are secrets there too -------------------------------------------------------------------
+# Lines as bellows 1.2.1 writes them (bellows.ezsp.protocol / bellows.ash at DEBUG), with the ZigBee spec
+# install-code link key 66B6...02BB (research/vectors.md 1.2) and the worked-frame network key (3.4).
+IMPORT_KEY_LINE = ("bellows.ezsp.protocol Sending command  importTransientKey: () {'eui64': 00:db:12:34:56:78:90:a0, "
+                   "'plaintext_key': 66:b6:90:09:81:e1:ee:3c:a4:20:6b:6b:86:1c:02:bb, 'flags': 0}")
+SECURITY_STATE_LINE = ("setInitialSecurityState: () {'state': EmberInitialSecurityState(bitmask=7108, "
+                       "preconfiguredKey=66:b6:90:09:81:e1:ee:3c:a4:20:6b:6b:86:1c:02:bb, "
+                       "networkKey=01:03:05:07:09:0b:0d:0f:00:02:04:06:08:0a:0c:0d, networkKeySequenceNumber=0)}")
+ASH_DATA_LINE = r"bellows.ash Sending frame DataFrame(frm_num=0, re_tx=False, ack_num=0, ezsp_frame=b'f\xb6\x90\t') FLAG"
+ASH_WIRE_LINE = "bellows.ash Sending data  1a1a1a1a1a1ac038bc7e"
+
+
+def test_frame_log_lines_lose_their_keys_and_keep_the_rest():
+    from harness.evidence.redaction import redact_log_text
+
+    assert redact_log_text(IMPORT_KEY_LINE) == (
+        "bellows.ezsp.protocol Sending command  importTransientKey: () {'eui64': 00:db:12:34:56:78:90:a0, "
+        "'plaintext_key': <redacted 16 bytes …02bb>, 'flags': 0}")  # the EUI-64 (8 octets) stays
+    state = redact_log_text(SECURITY_STATE_LINE)
+    assert "66:b6:90" not in state and "01:03:05:07" not in state
+    assert "networkKey=<redacted 16 bytes …0c0d>" in state and "networkKeySequenceNumber=0" in state
+    assert redact_log_text(ASH_DATA_LINE) == (
+        "bellows.ash Sending frame DataFrame(frm_num=0, re_tx=False, ack_num=0, ezsp_frame=<4 bytes, redacted>) FLAG")
+    assert redact_log_text(ASH_WIRE_LINE) == "bellows.ash Sending data <10 bytes, redacted>"
+    ack = "bellows.ash Received frame AckFrame(res=0, ncp_ready=0, ack_num=1)"
+    assert redact_log_text(ack) == ack
+
+
+JOIN_SCENARIO = '''
+from harness.bench import steps
+
+async def test_join(bench):
+    esme = bench.device("esme")
+    steps.install_with_wan(bench, esme)
+    await steps.whitelist_and_join(bench, bench.supplier_for(esme), esme)
+'''
+# rigs/emulated.yaml's ESME code 83FED3407A939723A5C639B26916D505 (+ CRC C3B5) -> this link key (vectors.md 1.2).
+ESME_LINK_KEY_OCTETS = "66:b6:90:09:81:e1:ee:3c:a4:20:6b:6b:86:1c:02:bb"
+
+
+def _run_join(pytester, *extra: str) -> Path:
+    pytester.makepyfile(test_join=JOIN_SCENARIO)
+    run_dir = pytester.path / "run"
+    result = pytester.runpytest_subprocess(f"--rig={RIG}", f"--run-dir={run_dir}", "-p", "no:cacheprovider",
+                                           "-o", "asyncio_mode=auto", "--timeout=120", *extra)
+    result.assert_outcomes(passed=1)
+    [bundle] = [p for p in run_dir.iterdir() if p.is_dir()]
+    return bundle
+
+
+def test_ezsp_and_ncp_logs_of_a_join_hold_no_link_key(pytester):
+    bundle = _run_join(pytester)
+    ezsp_log = (bundle / "ezsp.log").read_text()
+    assert "importTransientKey" in ezsp_log  # the permit is in the log...
+    for name in ("ezsp.log", "ncp-commands.log", "timeline.jsonl", "record.json"):
+        assert ESME_LINK_KEY_OCTETS not in (bundle / name).read_text().lower(), name  # ...its key is not
+    # Wireshark still gets the key: the pcap key table is the one place it belongs.
+    assert "66B6900981E1EE3CA4206B6B861C02BB" in (bundle / "capture.pcap.zigbee_pc_keys").read_text()
+
+
+def test_ezsp_log_keeps_keys_with_reveal_secrets(pytester):
+    bundle = _run_join(pytester, "--reveal-secrets")
+    assert ESME_LINK_KEY_OCTETS in (bundle / "ezsp.log").read_text().lower()
+
+
+STRICT_SCENARIO = '''
+async def test_asks_the_ncp_something_it_has_no_handler_for(bench):
+    try:
+        await bench.coordinator.app._ezsp.getRandomNumber()
+    except Exception:
+        pass  # whatever bellows makes of the invalidCommand answer, the run must not pass
+'''
+
+
+def test_strict_emulated_rig_fails_a_scenario_that_used_an_unhandled_ezsp_command(pytester):
+    # rigs/emulated.yaml says strict: true, "any EZSP command the emulator has no handler for fails the run".
+    pytester.makepyfile(test_strict=STRICT_SCENARIO)
+    run_dir = pytester.path / "run"
+    result = pytester.runpytest_subprocess(f"--rig={RIG}", f"--run-dir={run_dir}", "-p", "no:cacheprovider",
+                                           "-o", "asyncio_mode=auto", "--timeout=120")
+    result.assert_outcomes(passed=1, errors=1)  # the call passed; stopping the bench fails it
+    assert "commands without handlers: ['getRandomNumber']" in result.stdout.str()
+    [record] = [json.loads(p.read_text()) for p in run_dir.glob("*/record.json")]
+    assert record["outcome"] == "error" and "getRandomNumber" in record["message"]
+
+
+def test_secrets_inside_lists_are_redacted_too(tmp_path):
+    t = Timeline(tmp_path / "t.jsonl")
+    t.record("device_log", entries=[{"eui64": "00-DB-12-34-56-78-90-A0", "install_code": "83FED3407A939723A5C639B26916D505"}],
+             link_key=["66B6900981E1EE3CA4206B6B861C02BB"])
+    t.close()
+    text = (tmp_path / "t.jsonl").read_text()
+    assert "83FED3407A939723A5C639B26916D505" not in text and "66B6900981E1EE3CA4206B6B861C02BB" not in text
+    assert "00-DB-12-34-56-78-90-A0" in text and text.count("<redacted 16 bytes") == 2

@@ -424,6 +424,19 @@ def test_bad_install_code_source(tmp_path: Path, source: str, field: str, fragme
     assert err.line == line_after(text, "gsme:", "install_code:")
 
 
+def test_install_code_given_as_a_list_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    text = change("{env: GSME_INSTALL_CODE}", f"[{SPEC_CODE}]")
+    err = rig_error(tmp_path, text)
+    assert err.field_path == "devices.gsme.install_code" and "a list is not an install code" in str(err)
+    assert SPEC_CODE not in str(err)
+
+
+def test_a_file_that_is_not_a_rig_is_not_echoed_whole(tmp_path: Path) -> None:
+    err = rig_error(tmp_path, "a long line of prose that is not a rig file at all " * 40)
+    assert "expected a mapping, got 'a long line of prose" in str(err) and "(str of 2039 chars)" in str(err)
+    assert len(str(err)) < 200 + len(str(tmp_path))
+
+
 @pytest.mark.parametrize("value", ["-5", "0", "thirty", "'30s'", ".nan", "true"])
 def test_bad_timeout(tmp_path: Path, value: str) -> None:
     text = change("  join: 120", f"  join: {value}")

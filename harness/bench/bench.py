@@ -30,6 +30,7 @@ from harness.drivers.operator import ConsoleOperator, Operator, ScriptedOperator
 from harness.drivers.power import CommandPowerSwitch, ManualPowerSwitch, PowerSwitch
 from harness.errors import JoinTimeout, RigError
 from harness.evidence.bundle import EZSP_LOG, PCAP, EvidenceBundle
+from harness.evidence.redaction import RedactingFormatter, redact_log_text
 from harness.rig import DeviceSpec, Rig
 from harness.smets.clock import VirtualClock
 from harness.smets.dcc import Dcc
@@ -115,11 +116,13 @@ class Bench:
             bench._premises()
             await bench._open_coordinator()
         except BaseException:
-            await bench.stop()
+            await bench.stop(check_emulator=False)  # the start-up failure is the error to report
             raise
         return bench
 
-    async def stop(self) -> None:
+    async def stop(self, *, check_emulator: bool = True) -> None:
+        """Close everything. On an emulated rig, then fail if the emulator saw a problem the scenario could not:
+        in strict mode an EZSP command with no handler or a handler that raised; a radio node that raised."""
         try:
             if self.link is not None:
                 with contextlib.suppress(Exception):
@@ -135,6 +138,14 @@ class Bench:
                     logger.removeHandler(self._log_handler)
                     logger.setLevel(self._log_levels.get(name, logging.NOTSET))
                 self._log_handler.close()
+        if check_emulator:
+            self._check_emulator()
+
+    def _check_emulator(self) -> None:
+        if self.ncp is not None and self.rig.coordinator.strict:
+            self.ncp.check()  # StrictModeError names the commands (also in ncp-commands.log)
+        if self.han is not None and self.han.medium.node_errors:
+            raise RigError(f"emulated radio: nodes failed while receiving: {self.han.medium.node_errors}")
 
     def _premises(self) -> None:
         """The SMI, registration and install-code delivery files of one premises, before anything is installed."""
@@ -163,7 +174,8 @@ class Bench:
 
     async def _open_coordinator(self) -> None:
         self._log_handler = logging.FileHandler(self.evidence.attach("ezsp_log", EZSP_LOG))
-        self._log_handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        self._log_handler.setFormatter(RedactingFormatter("%(asctime)s %(name)s %(message)s",
+                                                          reveal=self.evidence.reveal_secrets))
         for name in BENCH_LOGGERS:
             logger = logging.getLogger(name)
             self._log_levels[name] = logger.level
@@ -216,7 +228,8 @@ class Bench:
         path = self.evidence.attach("ncp_command_log", "ncp-commands.log")
         with path.open("w") as out:
             for entry in self.ncp.command_log:
-                out.write(f"{entry}\n")
+                line = str(entry)
+                out.write(f"{line if self.evidence.reveal_secrets else redact_log_text(line)}\n")
             if self.ncp.unhandled:
                 out.write(f"UNHANDLED (strict mode): {sorted(set(self.ncp.unhandled))}\n")
 
@@ -274,7 +287,12 @@ class Bench:
         if device.emulated is None:
             return None
         attempts = getattr(device.emulated, "join_attempts", [])
-        return attempts[-1].reason if attempts else "the device made no join attempt"
+        if not attempts:
+            return "the device made no join attempt"
+        # The last attempt that reached a network says why it was refused; a scan that happened to miss the
+        # beacons after it (a busy machine) says nothing new.
+        reached = [a for a in attempts if a.channel is not None]
+        return (reached or attempts)[-1].reason
 
     async def read_metering(self, device: BenchDevice, attributes: tuple[str, ...] = ("current_summ_delivered",)
                             ) -> dict[Any, Any]:

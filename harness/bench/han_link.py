@@ -19,11 +19,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from zigpy.types import EUI64
 
 from harness.drivers.base import Coordinator, JoinedDevice
+from harness.errors import SecurityError
 from harness.evidence.bundle import EvidenceBundle
 from harness.smets.clock import VirtualClock
 from harness.smets.hub import CommsHub, DeviceLogChange, LogChangeKind
@@ -40,7 +41,7 @@ def hashed_tc_link_key(link_key: bytes) -> bytes:
 @dataclass
 class Permit:
     eui64: Eui64
-    link_key: bytes
+    link_key: bytes = field(repr=False)  # a secret
     permitted_at: float  # wall clock (time.monotonic)
 
 
@@ -116,9 +117,11 @@ class HanLink:
         await self.settle()
         joined = await self.coordinator.wait_joined(EUI64(eui.to_zigpy()), timeout)
         permit = self.permits.get(eui)
-        key = permit.link_key if permit else b""
-        latency = time.monotonic() - permit.permitted_at if permit else float("nan")
-        self.hub.device_joined(eui, hashed_tc_link_key(key), link_key=key)
+        if permit is None:  # no key the CHF accepts: recording a join would invent its hash
+            raise SecurityError(f"{eui.dcc} is on the HAN although the CHF Device Log holds no open permit for it "
+                                "(never added, removed, or its join window closed)")
+        latency = time.monotonic() - permit.permitted_at
+        self.hub.device_joined(eui, hashed_tc_link_key(permit.link_key), link_key=permit.link_key)
         self.evidence.timeline.record("han.join", device=eui.dcc, nwk=f"0x{joined.nwk:04X}",
                                       endpoints=list(joined.endpoints), latency_s=round(latency, 3))
         self.evidence.record.measure(f"join_latency.{eui.dcc}", latency, "s")

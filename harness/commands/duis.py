@@ -120,5 +120,11 @@ def _build(args: argparse.Namespace) -> int:
             uprn=args.uprn)
     request = Request.build(body, originator=args.originator, target=target or DCC_ACB_EUI, counter=args.counter,
                             command_variant=args.command_variant)
-    sys.stdout.write(request.to_xml())
+    xml = request.to_xml()
+    # What `duis check` would refuse is not printed: a bad --mpxn or --join-time is named here instead.
+    problems = validate(xml.encode("utf-8"))
+    if problems:
+        raise InputError(f"the request would not validate: {'; '.join(str(p) for p in problems)}",
+                         where=f"duis build {srv}")
+    sys.stdout.write(xml)
     return 0

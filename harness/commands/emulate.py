@@ -164,7 +164,10 @@ async def _serve(
     from harness.emulation.network import EmulatedHan
 
     # The simulated HAN (medium, coordinator stack, devices: harness/emulation/network.py) only when asked for.
-    han = EmulatedHan(devices, pcap_path=args.pcap) if (devices or args.pcap) else None
+    try:
+        han = EmulatedHan(devices, pcap_path=args.pcap) if (devices or args.pcap) else None
+    except OSError as exc:  # the capture file is opened here
+        raise InputError(f"cannot write the radio capture: {exc.strerror or exc}", where=f"--pcap {args.pcap}") from exc
     if han is not None:
         ncp = han.make_ncp(args.ezsp, eui64=eui64, strict=args.strict, nv=nv)
     else:
@@ -175,7 +178,13 @@ async def _serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await transport.start()
+    try:
+        await transport.start()
+    except OSError as exc:  # address not local, port in use, no ptys left
+        if han is not None:
+            await han.close()
+        where = f"--listen {args.listen}" if listen else "--pty"
+        raise InputError(f"cannot serve there: {exc.strerror or exc}", where=where) from exc
     try:
         if han is not None:
             han.start()
@@ -190,7 +199,10 @@ async def _serve(
         if han is not None:
             await han.close()
         if args.nv is not None:
-            args.nv.write_text(ncp.nv.to_json())
+            try:
+                args.nv.write_text(ncp.nv.to_json())
+            except OSError as exc:
+                raise InputError(f"cannot save the NV state: {exc.strerror or exc}", where=f"--nv {args.nv}") from exc
     print(f"stopped after {len(ncp.command_log)} EZSP commands", flush=True)
     if args.strict and ncp.unhandled:
         print(f"strict mode: commands without handlers: {', '.join(sorted(set(ncp.unhandled)))}", file=sys.stderr)

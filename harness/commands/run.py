@@ -50,8 +50,12 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(format_table(rows))
     failed = [r for r in rows if r.result not in ("passed", "skipped")]
+    skipped = [r for r in rows if r.result == "skipped"]
+    passed = len(rows) - len(failed) - len(skipped)
     print()
-    print(f"{len(rows) - len(failed)} of {len(rows)} scenarios passed; report: {run_dir / 'report.html'}")
+    # A skipped scenario proved nothing on this rig, so it is not counted as passed.
+    skipped_note = f", {len(skipped)} skipped" if skipped else ""
+    print(f"{passed} of {len(rows)} scenarios passed{skipped_note}; report: {run_dir / 'report.html'}")
     if status == PYTEST_NO_TESTS or not rows:
         print("smets2-harness run: no scenario ran", file=sys.stderr)
         return 1

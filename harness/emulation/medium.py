@@ -98,6 +98,7 @@ class Medium:
         self._faults: dict[tuple[EUI64, EUI64], LinkFault] = {}
         self._taps: list[Tap] = []
         self.frames_sent = 0
+        self.node_errors: list[str] = []  # a node that raised while receiving: a bug, surfaced by the bench
         self.frames_dropped = 0
         self.frames_corrupted = 0
 
@@ -198,8 +199,9 @@ class Medium:
             return
         try:
             receiver.radio_receive(psdu, self.lqi, self.rssi)
-        except Exception:  # one node's bug must not stop delivery to the others
+        except Exception as exc:  # one node's bug must not stop delivery to the others
             LOGGER.exception("medium: node %s failed to process a frame", receiver.eui64)
+            self.node_errors.append(f"{receiver.eui64}: {exc!r}")
 
 
 class PcapSniffer:

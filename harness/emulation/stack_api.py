@@ -9,7 +9,7 @@ test that plays the NCP's part.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from zigpy.types import EUI64, KeyData
@@ -36,9 +36,9 @@ class NetworkParams:
     pan_id: int
     extended_pan_id: EUI64
     channel: int
-    network_key: KeyData
+    network_key: KeyData = field(repr=False)  # secrets: kept out of repr
     network_key_seq: int
-    tc_link_key: KeyData  # the (hashed) TC link key bellows sets with setInitialSecurityState
+    tc_link_key: KeyData = field(repr=False)  # the (hashed) TC link key bellows sets with setInitialSecurityState
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 from zigpy.types import EUI64, KeyData
@@ -97,7 +97,7 @@ class PermitWindow:
 class _Verdict:
     decision: JoinDecision
     reason: str
-    link_key: KeyData | None = None
+    link_key: KeyData | None = field(default=None, repr=False)  # a secret
     key_source: str = ""
 
 

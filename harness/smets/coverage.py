@@ -335,6 +335,12 @@ _WAN_FIELDS = ("csp_region", "coverage_available", "wan_available_from", "wan_te
                "connectivity_likelihood", "ch_wan_variant", "released_on", "lag_days")
 
 
+def _brief(value: Any, limit: int = 60) -> str:
+    """A value for an error message, cut short: a whole wrong file must not be echoed back."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else f"{shown[:limit]}... ({type(value).__name__} of {len(str(value))} chars)"
+
+
 @dataclass
 class _FixtureReader:
     source: str
@@ -344,21 +350,21 @@ class _FixtureReader:
 
     def mapping(self, value: Any, where: str) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
-            raise self.fail(where, f"expected a mapping, got {value!r}")
+            raise self.fail(where, f"expected a mapping, got {_brief(value)}")
         return value
 
     def sequence(self, value: Any, where: str) -> Sequence[Any]:
         if value is None:
             return ()
         if not isinstance(value, list):
-            raise self.fail(where, f"expected a list, got {value!r}")
+            raise self.fail(where, f"expected a list, got {_brief(value)}")
         return value
 
     def text(self, value: Any, where: str, *, required: bool = True) -> str:
         if value is None and not required:
             return ""
         if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
-            raise self.fail(where, f"expected non-empty text, got {value!r}")
+            raise self.fail(where, f"expected non-empty text, got {_brief(value)}")
         return str(value).strip()
 
     def day(self, value: Any, where: str) -> date | None:
@@ -373,29 +379,29 @@ class _FixtureReader:
                 return date.fromisoformat(value.strip())
             except ValueError:
                 pass
-        raise self.fail(where, f"expected a date YYYY-MM-DD, got {value!r}")
+        raise self.fail(where, f"expected a date YYYY-MM-DD, got {_brief(value)}")
 
     def boolean(self, value: Any, where: str) -> bool:
         if not isinstance(value, bool):
-            raise self.fail(where, f"expected true or false, got {value!r}")
+            raise self.fail(where, f"expected true or false, got {_brief(value)}")
         return value
 
     def number(self, value: Any, where: str, *, low: float, high: float) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= float(value) <= high:
-            raise self.fail(where, f"expected a number from {low} to {high}, got {value!r}")
+            raise self.fail(where, f"expected a number from {low} to {high}, got {_brief(value)}")
         return float(value)
 
     def region(self, value: Any, where: str) -> CspRegion:
         for region in CspRegion:
             if isinstance(value, str) and value.strip().lower() == region.value.lower():
                 return region
-        raise self.fail(where, f"expected one of North, Central, South, got {value!r}")
+        raise self.fail(where, f"expected one of North, Central, South, got {_brief(value)}")
 
     def lag(self, value: Any, where: str) -> timedelta | None:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise self.fail(where, f"expected a whole number of days >= 0, got {value!r}")
+            raise self.fail(where, f"expected a whole number of days >= 0, got {_brief(value)}")
         return timedelta(days=value)
 
     def coverage(self, spec: Mapping[str, Any], where: str) -> tuple[bool, date | None]:

@@ -36,8 +36,8 @@ class KeyRing:
     """Keys a decoder may use: network keys by key sequence number, link keys by the device's EUI-64
     (the raw link key, e.g. from an install code; KTK/KLK are derived per frame)."""
 
-    network_keys: dict[int, KeyData] = field(default_factory=dict)
-    link_keys: dict[EUI64, KeyData] = field(default_factory=dict)
+    network_keys: dict[int, KeyData] = field(default_factory=dict, repr=False)  # secrets: kept out of repr
+    link_keys: dict[EUI64, KeyData] = field(default_factory=dict, repr=False)
     addresses: dict[int, EUI64] = field(default_factory=dict)  # NWK short -> EUI-64, learned from frames
 
     def add_network_key(self, key: bytes | KeyData, seq: int = 0) -> None:

@@ -53,9 +53,13 @@ async def test_bellows_forms_on_the_cli_emulator_and_an_esme_joins(tmp_path: Pat
         async with bellows_app(url) as app:
             pan_id = app.state.network_info.pan_id
             esme = zt.EUI64.convert(ESME_EUI64.replace("-", ":"))
-            await asyncio.sleep(2.2)  # let bellows' startup pre_permit restore its TC policy first (ezsp.md 0.3)
+            # Let bellows' start-up pre_permit restore its TC policy first (ezsp.md 0.3): wait for the task
+            # itself rather than sleeping past its 2 s, which a loaded machine may overrun.
+            pre_permit = [task for task in app._tasks if task.get_name() == "pre_permit"]
+            assert pre_permit, "bellows started no pre_permit task; the ordering this test relies on changed"
+            await asyncio.wait(pre_permit, timeout=30)
             await app.permit_with_link_key(esme, t.KeyData(bytes.fromhex(ESME_LINK_KEY)), time_s=60)
-            for _ in range(100):
+            for _ in range(400):  # up to 20 s: two processes share a busy machine
                 if esme in app.devices:
                     break
                 await asyncio.sleep(0.05)
@@ -103,3 +107,24 @@ def test_bad_device_spec_exits_2_naming_the_bad_part(spec: str, named: str):
     )  # fmt: skip
     assert result.returncode == 2
     assert named in result.stderr and "--device" in result.stderr
+
+
+def test_port_in_use_and_unwritable_capture_exit_2_without_a_traceback(tmp_path: Path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = subprocess.run([CLI, "emulate", "ncp", "--listen", f"tcp://127.0.0.1:{port}"],
+                              capture_output=True, text=True, timeout=30)
+    assert busy.returncode == 2
+    assert f"--listen tcp://127.0.0.1:{port}: cannot serve there" in busy.stderr
+    assert "Traceback" not in busy.stderr
+
+    capture = tmp_path / "no-such-folder" / "han.pcap"
+    unwritable = subprocess.run([CLI, "emulate", "ncp", "--listen", "tcp://127.0.0.1:0", "--pcap", str(capture)],
+                                capture_output=True, text=True, timeout=30)
+    assert unwritable.returncode == 2
+    assert f"--pcap {capture}: cannot write the radio capture: No such file or directory" in unwritable.stderr
+    assert "Traceback" not in unwritable.stderr

@@ -172,7 +172,8 @@ async def test_gsme_joins_as_a_sleepy_end_device_and_answers_through_polling(ver
 
 @pytest.mark.parametrize("version", [13, 14])
 async def test_silent_ncp_gives_link_error_naming_the_port(version: int) -> None:
-    async with bench(version, "pty", [], timeout=1.0) as b:
+    async with bench(version, "pty", []) as b:
+        b.coordinator.timeout = 1.0  # short only once connected: connect and form keep the normal timeout
         b.ncp.ash.go_silent()
         with pytest.raises(LinkError) as caught:
             await b.coordinator.permit_install_code(ESME, SPEC_KEY, 60)

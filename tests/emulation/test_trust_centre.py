@@ -26,6 +26,12 @@ METER = EUI64.convert("00:0D:6F:00:00:00:00:01")
 STRANGER = EUI64.convert("00:0D:6F:00:00:00:00:99")
 
 
+def reached_a_network(meter: EmulatedEsme) -> list:  # type: ignore[type-arg]
+    """The join attempts that heard a permitting network. On a busy machine a scan can miss the beacons (the
+    emulated radio runs in real time), so a test about the trust centre's answer looks only at these."""
+    return [attempt for attempt in meter.join_attempts if attempt.channel is not None]
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 100.0
@@ -154,11 +160,11 @@ async def test_nobody_joins_without_a_permitted_key_and_the_trust_centre_records
     stack.permit_joining(60)
     meter.power_on()
     try:
-        await side.wait_for(lambda: len(meter.join_attempts) >= 2)
+        await side.wait_for(lambda: reached_a_network(meter))
         assert not meter.joined
         assert all(record.decision is JoinDecision.DENY_JOIN for record in stack.decisions)
         assert "no transient key for 00:0d:6f:00:00:00:00:01" in stack.decisions[0].reason
-        assert "no Transport Key" in meter.join_attempts[0].reason
+        assert "no Transport Key" in reached_a_network(meter)[0].reason
         assert side.tc_joins[0][3] == int(JoinDecision.DENY_JOIN)
     finally:
         await meter.power_off()
@@ -188,12 +194,12 @@ async def test_well_known_wildcard_never_admits_an_se_meter(wildcard_counts: boo
     stack.permit_joining(60)
     meter.power_on()
     try:
-        await side.wait_for(lambda: len(meter.join_attempts) >= 2)
+        await side.wait_for(lambda: reached_a_network(meter))
         assert not meter.joined
         expected = JoinDecision.USE_PRECONFIGURED_KEY if wildcard_counts else JoinDecision.DENY_JOIN
         assert stack.decisions[0].decision is expected
         if wildcard_counts:
-            assert "MIC check failed" in meter.join_attempts[0].reason
+            assert "MIC check failed" in reached_a_network(meter)[0].reason
     finally:
         await meter.power_off()
 

@@ -102,3 +102,17 @@ def test_build_needs_the_target_chf_for_8_11(capsys: pytest.CaptureFixture[str])
 def test_build_rejects_a_bad_counter(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["duis", "build", "8.2", "--device", CHF, "--counter", "0"]) == 2
     assert "counter must be > 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [(["8.14.1", "--device", CHF, "--mpxn", "abc"], "MPxN: 'abc' is not 6 to 13 digits"),
+     (["8.11", "--device", ESME, "--install-code", CODE, "--target", CHF, "--join-time", "-5"],
+      "JoinTimePeriod: -5 is out of range 0..65535")],
+)
+def test_build_prints_nothing_that_check_would_refuse(args: list[str], named: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["duis", "build", *args]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"duis build {args[0]}: the request would not validate: {named}" in err

@@ -233,7 +233,10 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
 
 def test_json_fixture_works(tmp_path: Path) -> None:
     db = load_coverage_db(_write(tmp_path, _minimal(), "cov.json"))
-    assert isinstance(db.wan_matrix(postcode="GU1 3QF", address_identifier="1"), WanMatrix)
+    answer = db.wan_matrix(postcode="GU1 3QF", address_identifier="1")
+    assert isinstance(answer, WanMatrix)
+    # The JSON's own values come back, not defaults.
+    assert answer.csp_region is CspRegion.SOUTH and answer.coverage_availability is True
 
 
 def test_shipped_fixture_has_every_region_and_a_pending_new_build(db: CoverageDatabase) -> None:

@@ -510,6 +510,8 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
         return {"status": OK, "sequence": seq}
 
     def cmd_sendReply(self, p: dict) -> dict:
+        # bellows sends this only to ack an APS fragment. The emulated devices never fragment, so nothing is put
+        # on the radio: OK keeps bellows going, and the command is in command_log for anyone who needs it.
         return {"status": OK}
 
     def _message_sent(self, msg_type, dst: int, aps, tag: int, payload: bytes, status: t.sl_Status) -> None:

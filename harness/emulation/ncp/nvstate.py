@@ -31,7 +31,7 @@ class LinkKeyEntry:
     """One APS link key table entry (the key table bellows reads with exportLinkKeyByIndex)."""
 
     eui64: str
-    key: str  # 32 hex digits
+    key: str = field(repr=False)  # 32 hex digits; a secret, so kept out of repr
     tx_counter: int = 0
     rx_counter: int = 0
 
@@ -57,9 +57,9 @@ class NvState:
     channels: int = 0
     nwk_manager_id: int = 0x0000
     nwk_update_id: int = 0
-    network_key: str = ZERO_KEY
+    network_key: str = field(default=ZERO_KEY, repr=False)  # secrets: kept out of repr
     network_key_seq: int = 0
-    tc_link_key: str = ZERO_KEY  # the preconfigured key: the hashed TCLK when the TC uses hashed keys
+    tc_link_key: str = field(default=ZERO_KEY, repr=False)  # the preconfigured key: the hashed TCLK when the TC uses hashed keys
     security_bitmask: int = 0  # EmberInitialSecurityBitmask as given to setInitialSecurityState
     nwk_frame_counter: int = 0
     aps_frame_counter: int = 0

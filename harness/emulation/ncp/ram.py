@@ -39,7 +39,7 @@ DEFAULT_CONFIG: dict[t.EzspConfigId, int] = {
 
 @dataclass
 class TransientKey:
-    key: zt.KeyData
+    key: zt.KeyData = field(repr=False)  # a secret
     expires_at: float
 
 
