@@ -41,7 +41,6 @@ from harness.smets.registration import Registration
 from harness.smets.service_management import DccServiceDesk
 from harness.smets.smi import SmartMeteringInventory, SmiStatus
 from harness.smets.wan import EmulatedWan
-from harness.zigbee.installcode import parse_install_code
 
 # Roles in the rig file -> GBCS device types (domain.md §4.1) and the fuel whose MPxN they sit under.
 DEVICE_TYPES = {"esme": DeviceType.ESME, "gsme": DeviceType.GSME, "ihd": DeviceType.TYPE2, "ppmid": DeviceType.PPMID}
@@ -154,15 +153,14 @@ class Bench:
         self.registration.register(MPRN, INSTALLING_GAS, self.clock.now())
         for role, spec in self.rig.devices.items():
             eui = Eui64.parse(spec.eui64)
-            code = parse_install_code(spec.install_code.resolve(), crc_mode=self.rig.install_code_crc_mode,
-                                      where=f"{self.rig.path}: devices.{role}.install_code")
+            code = self.rig.install_code(role)
             device_type = DEVICE_TYPES[role]
             mpxn = MPRN if device_type is DeviceType.GSME else MPAN
             self.smi.add_device(eui, device_type, mpxn=None)
             self.registration.associate(eui, mpxn)
-            store = self.installing_gas_supplier.store if mpxn == MPRN else self.installing_supplier.store
-            store.put(eui, code.code, "manufacturer delivery file")
-            self.devices[role] = BenchDevice(role, spec, eui, device_type, mpxn, code.code, self._power_for(spec))
+            device = BenchDevice(role, spec, eui, device_type, mpxn, code.code, self._power_for(spec))
+            self.supplier_for(device).store.put(eui, code.code, "manufacturer delivery file")
+            self.devices[role] = device
 
     def _power_for(self, spec: DeviceSpec) -> PowerSwitch | None:
         if spec.power.kind == "command":
@@ -334,6 +332,3 @@ class Bench:
 
     def status(self, device: BenchDevice | Eui64) -> SmiStatus | None:
         return self.smi.status(device.eui64 if isinstance(device, BenchDevice) else device)
-
-    def elapsed_virtual(self, since: Any) -> timedelta:
-        return self.clock.now() - since

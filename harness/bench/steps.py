@@ -19,7 +19,7 @@ from harness.smets.duis import (
     ResponseCode,
 )
 from harness.smets.identities import DeviceType
-from harness.smets.install_codes import HandoverRequest, HandoverStatus, InstallerBehaviour, Mp121Handover
+from harness.smets.install_codes import HandoverRequest, InstallerBehaviour, Mp121Handover
 from harness.smets.smi import SmiStatus
 from harness.smets.workdays import add_working_days
 
@@ -119,7 +119,3 @@ def commission(bench: Bench, supplier: Supplier, device: BenchDevice) -> Respons
     if bench.status(device) is not SmiStatus.COMMISSIONED:
         raise StepFailed(f"SMI status after 8.1.1 is {bench.status(device)}, expected Commissioned")
     return response
-
-
-def handover_answered(request: HandoverRequest) -> bool:
-    return request.status is HandoverStatus.ANSWERED

@@ -18,14 +18,11 @@ from harness.smets.device_log import (
 )
 from harness.smets.identities import DeviceType, Eui64
 
-ESME = Eui64.parse("00-DB-12-34-56-78-90-A0")
-GSME = Eui64.parse("00-DB-12-34-56-78-90-A1")
-GPF = Eui64.parse("00-DB-12-34-56-78-90-A3")
-PPMID = Eui64.parse("00-DB-12-34-56-78-90-A4")
+from tests.smets.premises import ESME, GPF, GSME, RTDS_CODE
+from tests.smets.premises import IHD as PPMID  # any fourth device EUI; the tests only need it distinct
+from tests.smets.premises import RTDS_LINK_KEY as RTDS_KEY_WITH_CRC
 
-# domain.md §4.4 verified vectors: RTDS install code "0123456789ABCDEF" and its link keys.
-RTDS_CODE = bytes.fromhex("30313233343536373839414243444546")
-RTDS_KEY_WITH_CRC = bytes.fromhex("17E92CAAA342C367E8EDDC58EEBA69ED")
+# domain.md §4.4 verified vectors: RTDS install code "0123456789ABCDEF" (above) and its link key without the CRC.
 RTDS_KEY_NO_CRC = bytes.fromhex("3528C16449E1C30F62AFD614580B7AD0")
 ZBTK_CODE = bytes.fromhex("83FED3407A939723A5C639B26916D505")
 ZBTK_KEY = bytes.fromhex("66B6900981E1EE3CA4206B6B861C02BB")

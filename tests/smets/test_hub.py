@@ -18,12 +18,10 @@ from harness.smets.hub import (
 )
 from harness.smets.identities import DeviceType, Eui64
 
-SUPPLIER = Eui64.parse("90-B3-D5-1F-30-01-00-00")
-ESME = Eui64.parse("00-DB-12-34-56-78-90-A0")
-GSME = Eui64.parse("00-DB-12-34-56-78-90-A1")
-CHF = Eui64.parse("00-DB-12-34-56-78-90-A2")
-GPF = Eui64.parse("00-DB-12-34-56-78-90-A3")
-CODE = bytes.fromhex("30313233343536373839414243444546")
+from tests.smets.premises import CHF, ESME, GPF, GSME
+from tests.smets.premises import RTDS_CODE as CODE
+from tests.smets.premises import SUPPLIER_A as SUPPLIER
+
 OTHER_CODE = bytes.fromhex("83FED3407A939723A5C639B26916D505")
 HASH = bytes(range(16))
 
