@@ -2,7 +2,7 @@
 
     .venv/bin/python -m harness.bench.perf_cos [--runs 5] [--rig rigs/emulated.yaml]
 
-Each run is the bench scenario tests/bench/test_dp121_change_of_supplier.py tells: install and leave, CoS, WAN
+Each run is the bench scenario harness/scenarios/test_dp121_change_of_supplier.py tells: install and leave, CoS, WAN
 restored after 60 virtual days, MP121 hand-over, 8.11, the ESME joins over bellows and the emulated NCP, 8.1.1.
 Reports the median wall time of the whole run and of its parts (bench start-up: connect + form; the story), and
 the ratio of virtual time covered to wall time spent, which is what makes a 90-day SLA testable in CI.

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("run", help="run the bench scenarios on a rig and write the evidence report")
     p.add_argument("--rig", default="rigs/emulated.yaml", help="rig file (default: %(default)s)")
     p.add_argument("--report-dir", default="reports", help="where the run's folder goes (default: %(default)s)")
-    p.add_argument("--tests", default="tests/bench", help="bench scenarios to run (default: %(default)s)")
+    p.add_argument("--tests", default=str(Path(__file__).resolve().parent.parent / "scenarios"), help="bench scenarios to run (default: %(default)s)")
     p.add_argument("-k", dest="keyword", default=None, help="only scenarios matching this pytest -k expression")
     p.add_argument("--reveal-secrets", action="store_true", help="write install codes and keys to the evidence in clear")
     p.set_defaults(func=run)
