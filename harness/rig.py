@@ -470,6 +470,8 @@ def parse_rig(text: str, path: str = "<rig>") -> Rig:
 
 def load_rig(path: str | os.PathLike[str]) -> Rig:
     p = Path(path)
+    if not os.path.lexists(p):
+        raise RigFileError(str(p), "", "no such rig file")
     try:  # a regular file only (a FIFO would hang), at most RIG_MAX_BYTES, UTF-8 with the bad byte's offset named
         text = read_text(p, what="rig file", max_bytes=RIG_MAX_BYTES, expected="a YAML rig file")
     except InputError as exc:
