@@ -99,7 +99,11 @@ def pytest_configure_node(node: Any) -> None:
 
 def _runlog(config: pytest.Config) -> Path | None:
     """The run folder when this process keeps the run log: pytest itself, or the xdist controller."""
-    if _is_worker(config) or _RUN_DIR_KEY not in config.stash:
+    if _is_worker(config):
+        return None
+    if config.getoption("--run-dir"):  # smets2-harness run: the log is kept from the first collection report on
+        return run_dir(config)
+    if _RUN_DIR_KEY not in config.stash:
         return None
     path = config.stash[_RUN_DIR_KEY]
     if config.stash.get(_RUNLOG_KEY, False) or (path / COLLECTED).exists():
@@ -117,6 +121,12 @@ class _RunLogWriter:
         path = _runlog(self.config)
         if path is not None:
             append_event(path, {"event": "start", "nodeid": nodeid})
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        path = _runlog(self.config)
+        if path is not None and report.failed:  # a file that does not import is an error of the run, not nothing
+            append_event(path, {"event": "report", "nodeid": report.nodeid or "<collection>", "when": "collect",
+                                "outcome": "failed", "message": redact_text(str(report.longrepr))[-4000:]})
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         path = _runlog(self.config)

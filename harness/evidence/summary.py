@@ -63,6 +63,8 @@ def _classify(reports: dict[str, dict[str, Any]], started: bool, timed_out: dict
               run_finished: bool) -> tuple[str, str]:
     if timed_out is not None:
         return "timed out", f"timed out after {timed_out.get('timeout')} s (pytest-timeout, thread method)"
+    if "collect" in reports:
+        return "error", "collection failed: " + reports["collect"].get("message", "")
     setup, call, teardown = reports.get("setup"), reports.get("call"), reports.get("teardown")
     for rep in (setup, call, teardown):
         if rep and rep["outcome"] == "failed" and "crashed while running" in rep.get("message", ""):
@@ -113,7 +115,7 @@ def collect_results(run_dir: Path) -> list[TestResult]:
         kind = e.get("event")
         if kind == "start":
             started.add(nodeid)
-        elif kind == "report" and e.get("when") in ("setup", "call", "teardown"):
+        elif kind == "report" and e.get("when") in ("collect", "setup", "call", "teardown"):
             reports.setdefault(nodeid, {})[e["when"]] = e
         elif kind == "timeout":
             timeouts[nodeid] = e
