@@ -122,3 +122,18 @@ def test_a_file_that_does_not_import_is_an_error_not_nothing(tmp_path: Path) -> 
 def test_report_command_refuses_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
     result = subprocess.run([CLI, "report", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "not a run folder" in result.stderr
+
+
+def test_xdist_workers_merge_into_one_summary_junit_and_report_and_a_dead_worker_is_crashed(tmp_path: Path) -> None:
+    pytest.importorskip("xdist", reason="pytest-xdist is in the test extras (make .venv/.installed)")
+    (tmp_path / "lab").mkdir()
+    (tmp_path / "lab" / "test_par.py").write_text(
+        "import os\n\n"
+        + "".join(f"def test_ok_{i}(evidence):\n    pass\n\n" for i in range(4))
+        + "def test_dies(evidence):\n    os._exit(5)\n")
+    result, run_dir = run(tmp_path, "--scenarios", str(tmp_path / "lab"), "--", "-n", "2")
+    assert result.returncode == 1
+    got = {n.split("::")[-1]: o for n, o in outcomes(run_dir).items()}
+    assert got["test_dies"] == "crashed" and sum(o == "passed" for o in got.values()) == 4, got
+    assert (run_dir / "junit.xml").read_text().count("<testcase") == 5
+    assert len(list(run_dir.glob("*.xml"))) == 1 and len(list(run_dir.glob("*.html"))) == 1
