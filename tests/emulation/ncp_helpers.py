@@ -34,3 +34,51 @@ async def bellows_app(path: str, *, auto_form: bool = True, **config: Any) -> As
         yield app
     finally:
         await app.shutdown()
+
+
+class EzspHost:
+    """Drives an EmulatedNcp at the EZSP layer (no ASH): for tables that pin each answer's bytes.
+
+    Frames the NCP sends are captured instead of being ASH-framed; ASH has its own tests (test_ash*.py).
+    """
+
+    def __init__(self, ncp: Any) -> None:
+        self.ncp = ncp
+        self.sent: list[bytes] = []
+        ncp.ash.send = self.sent.append
+        self._seq = 0
+
+    def raw(self, frame: bytes) -> list[bytes]:
+        self.sent.clear()
+        self.ncp._frame_received(frame)
+        return list(self.sent)
+
+    def command(self, name: str, **params: Any) -> tuple[bytes, list[bytes]]:
+        """Send `name` with bellows' own tx serialisation; return (response parameter bytes, callback frames)."""
+        import bellows.types as t
+
+        frame_id, tx_schema, _ = self.ncp.codec.commands[name]
+        if isinstance(tx_schema, dict):
+            body = t.serialize_dict((), params, tx_schema)
+        else:
+            body = tx_schema(**params).serialize()
+        self._seq = (self._seq + 1) & 0xFF
+        header = self.ncp.codec._header(self._seq, 0x00, name, self.ncp.codec.native_header)
+        frames = self.raw(header + body)
+        assert frames, f"no answer to {name}"
+        hdr = len(header)
+        return frames[0][hdr:], [f for f in frames[1:]]
+
+    def response(self, name: str, **params: Any) -> dict[str, Any]:
+        """The response to `name`, parsed with bellows' own rx schema (trailing bytes are an error)."""
+        import bellows.types as t
+
+        body, _ = self.command(name, **params)
+        _, _, rx_schema = self.ncp.codec.commands[name]
+        if isinstance(rx_schema, dict):
+            values, rest = t.deserialize_dict(body, rx_schema)
+        else:
+            value, rest = rx_schema.deserialize(body)
+            values = value.as_dict()
+        assert rest == b"", f"{name}: {len(rest)} trailing bytes {rest.hex()}"
+        return values

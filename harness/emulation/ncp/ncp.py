@@ -29,7 +29,7 @@ from typing import Any
 import bellows.types as t
 import zigpy.types as zt
 
-from harness.emulation.ncp import self_zdo
+from harness.emulation.ncp import handlers, self_zdo
 from harness.emulation.ncp.ash import NcpAsh
 from harness.emulation.ncp.codec import EzspCodec, EzspCommand, HeaderFormat
 from harness.emulation.ncp.nvstate import ChildEntry, NvState
@@ -74,7 +74,13 @@ class LoggedCommand:
 
 
 class EmulatedNcp(SecurityHandlers, TableHandlers):
-    """The NCP. Wire `ash.data_received` to the host's bytes and `ash.attach(write)` to the host's port."""
+    """The NCP. Wire `ash.data_received` to the host's bytes and `ash.attach(write)` to the host's port.
+
+    Commands are answered by `cmd_<name>` methods here and in the mixins, or by handlers other modules register
+    with `handlers.ezsp_command` (harness/emulation/ncp/handlers.py).
+    """
+
+    OK = OK
 
     def __init__(
         self,
@@ -101,6 +107,7 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
         self.handler_errors: list[str] = []
         self.ash = NcpAsh(self._frame_received, self._reset)
         self._ram = NcpRam()
+        self.extension_ram: dict[str, Any] = {}  # per-feature RAM of registered handlers, cleared on reset
         self._last_seq = 0
         self._in_command = False
         self._deferred: list[bytes] = []
@@ -137,8 +144,20 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
         """RST (or a reboot): RAM is gone, the network is down until networkInit; NV stays."""
         self._stop_stack()
         self._ram = NcpRam()
+        self.extension_ram = {}
         self._deferred.clear()
         self._last_seq = 0
+        for hook in handlers.reset_hooks():
+            hook(self)
+
+    def _handler_for(self, name: str) -> Callable[[dict], dict] | None:
+        method = getattr(self, f"cmd_{name}", None)
+        if method is not None:
+            return method
+        registered = handlers.registered_handler(name)
+        if registered is None:
+            return None
+        return lambda params: registered(self, params)
 
     def _frame_received(self, data: bytes) -> None:
         try:
@@ -152,7 +171,7 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
             self.command_log.append(LoggedCommand(f"<unknown 0x{cmd.frame_id:04X}>", {}, self._clock(), cmd.seq, False))
             self._send_invalid(cmd.seq, t.EzspStatus.ERROR_INVALID_FRAME_ID, cmd.header)
             return
-        handler = getattr(self, f"cmd_{cmd.name}", None)
+        handler = self._handler_for(cmd.name)
         self.command_log.append(LoggedCommand(cmd.name, cmd.params, self._clock(), cmd.seq, handler is not None))
         if handler is None and self.strict:
             self.unhandled.append(cmd.name)
