@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: bench test bench-perf tshark clean
+.PHONY: bench test bench-perf tshark herdsman clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,18 @@ tshark:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null || echo "tshark install failed"; \
 	else echo "tshark not installed and cannot install it here (not root or no apt-get)"; fi
 
-test: $(STAMP) tshark
+# zigbee-herdsman (the EZSP host under Zigbee2MQTT) is the second, independent host of the emulated NCP's
+# interop tests (tests/interop/). Pinned exactly, with its whole tree, by tests/interop/package-lock.json;
+# `npm ci` installs it once into .cache/herdsman/ (the stamp makes a second run instant).
+HERDSMAN_DIR := .cache/herdsman
+herdsman: $(HERDSMAN_DIR)/.installed
+$(HERDSMAN_DIR)/.installed: tests/interop/package.json tests/interop/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  mkdir -p $(HERDSMAN_DIR) && cp tests/interop/package.json tests/interop/package-lock.json $(HERDSMAN_DIR)/ && \
+	  npm ci --prefix $(HERDSMAN_DIR) --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not installed: the zigbee-herdsman interop tests will skip (fail under SMETS2_REQUIRE_HERDSMAN=1)"; fi
+
+test: $(STAMP) tshark herdsman
 	$(PY) -m pytest -q --junitxml=reports/junit.xml
 
 bench: $(STAMP)

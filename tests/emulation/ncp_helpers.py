@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import re
+import signal
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from bellows.zigbee.application import ControllerApplication
 
 COORDINATOR_EUI64 = "00:0d:6f:00:00:00:aa:01"
+CLI = str(Path(sys.executable).with_name("smets2-harness"))
+
+
+async def start_emulator(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+    """`smets2-harness emulate ncp ARGS` as a separate process; returns it and the URL/path it listens on."""
+    proc = await asyncio.create_subprocess_exec(
+        CLI, "emulate", "ncp", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+    match = re.search(r"listening on (\S+)", line)
+    assert match, f"no 'listening on' line: {line!r}"
+    return proc, match.group(1)
+
+
+async def stop_emulator(proc: asyncio.subprocess.Process) -> tuple[int, str]:
+    """SIGTERM, then its exit code and the rest of its stdout."""
+    proc.send_signal(signal.SIGTERM)
+    out, _ = await asyncio.wait_for(proc.communicate(), 20)
+    return proc.returncode, out.decode()
 
 
 def bellows_config(path: str, *, use_thread: bool = False, **overrides: Any) -> dict[str, Any]:

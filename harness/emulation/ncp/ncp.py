@@ -31,6 +31,7 @@ import zigpy.types as zt
 
 from harness.emulation.ncp import handlers, self_zdo
 from harness.emulation.ncp.ash import NcpAsh
+from harness.emulation.ncp.config import ConfigHandlers
 from harness.emulation.ncp.codec import EzspCodec, EzspCommand, HeaderFormat
 from harness.emulation.ncp.nvstate import ChildEntry, NvState
 from harness.emulation.ncp.ram import NcpRam
@@ -53,8 +54,8 @@ STACK_RELEASES: dict[int, tuple[int, int, int]] = {
     19: (9, 0, 0),
 }  # fmt: skip
 STACK_BUILD = 0x0000
+EMBER_VERSION_TYPE_GA = 0xAA  # EmberVersionType GA (general availability release)
 
-FREE_BUFFERS = 240
 ENERGY_SCAN_RSSI = -90  # every channel quiet; bellows then picks from its preferred list
 
 
@@ -73,7 +74,7 @@ class LoggedCommand:
     handled: bool
 
 
-class EmulatedNcp(SecurityHandlers, TableHandlers):
+class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
     """The NCP. Wire `ash.data_received` to the host's bytes and `ash.attach(write)` to the host's port.
 
     Commands are answered by `cmd_<name>` methods here and in the mixins, or by handlers other modules register
@@ -223,45 +224,14 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
         stack_version = (major << 12) | (minor << 8) | (patch << 4)
         return {"protocolVersion": self.version, "stackType": STACK_TYPE_MESH, "stackVersion": stack_version}
 
+    def _version_info(self) -> bytes:
+        # EmberVersion (EmberZNet ember-types.h): build u16, major, minor, patch, special, type: 7 bytes.
+        major, minor, patch = STACK_RELEASES.get(self.version, STACK_RELEASES[19])
+        return t.uint16_t(STACK_BUILD).serialize() + bytes([major, minor, patch, 0, EMBER_VERSION_TYPE_GA])
+
     def cmd_customFrame(self, p: dict) -> dict:
         # No Nabu Casa XNCP extensions: bellows falls back to FirmwareFeatures.NONE.
         return {"status": t.sl_Status.INVALID_STATE, "reply": b""}
-
-    def cmd_getConfigurationValue(self, p: dict) -> dict:
-        config_id = int(p["configId"])
-        if config_id not in self._ram.config:
-            return {"status": t.sl_Status.INVALID_PARAMETER, "value": 0}
-        return {"status": OK, "value": self._ram.config[config_id]}
-
-    def cmd_setConfigurationValue(self, p: dict) -> dict:
-        self._ram.config[int(p["configId"])] = int(p["value"])
-        return {"status": OK}
-
-    def cmd_getValue(self, p: dict) -> dict:
-        value_id = p["valueId"]
-        if value_id == t.EzspValueId.VALUE_VERSION_INFO:
-            major, minor, patch = STACK_RELEASES.get(self.version, STACK_RELEASES[19])
-            value = t.uint16_t(STACK_BUILD).serialize() + bytes([major, minor, patch, 0])
-        elif value_id == t.EzspValueId.VALUE_FREE_BUFFERS:
-            value = bytes([FREE_BUFFERS])
-        elif value_id == t.EzspValueId.VALUE_NWK_FRAME_COUNTER:
-            value = t.uint32_t(self.nv.nwk_frame_counter).serialize()
-        elif value_id == t.EzspValueId.VALUE_APS_FRAME_COUNTER:
-            value = t.uint32_t(self.nv.aps_frame_counter).serialize()
-        elif int(value_id) in self._ram.values:
-            value = self._ram.values[int(value_id)]
-        else:
-            return {"status": t.EzspStatus.ERROR_INVALID_ID, "value": b""}
-        return {"status": OK, "value": value}
-
-    def cmd_setValue(self, p: dict) -> dict:
-        value_id, value = p["valueId"], bytes(p["value"])
-        if value_id == t.EzspValueId.VALUE_NWK_FRAME_COUNTER:
-            self.nv.nwk_frame_counter = int.from_bytes(value[:4], "little")
-        elif value_id == t.EzspValueId.VALUE_APS_FRAME_COUNTER:
-            self.nv.aps_frame_counter = int.from_bytes(value[:4], "little")
-        self._ram.values[int(value_id)] = value
-        return {"status": OK}
 
     def cmd_addEndpoint(self, p: dict) -> dict:
         ep = int(p["endpoint"])
