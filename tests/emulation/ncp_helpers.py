@@ -67,11 +67,13 @@ class EzspHost:
     Frames the NCP sends are captured instead of being ASH-framed; ASH has its own tests (test_ash*.py).
     """
 
-    def __init__(self, ncp: Any) -> None:
+    def __init__(self, ncp: Any, *, negotiate: bool = True) -> None:
         self.ncp = ncp
         self.sent: list[bytes] = []
         ncp.ash.send = self.sent.append
         self._seq = 0
+        if negotiate:  # the NCP accepts nothing before a version command for its own protocol (UG100)
+            self.response("version", desiredProtocolVersion=ncp.version)
 
     def raw(self, frame: bytes) -> list[bytes]:
         self.sent.clear()

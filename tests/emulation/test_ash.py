@@ -190,6 +190,7 @@ class Host:
         self.rx = 0
         ncp.ash.data_received(RST)
         out.take()
+        self.command("version", desiredProtocolVersion=ncp.version)  # nothing else is accepted before it
 
     def command(self, name: str, **params) -> list[tuple[int, int, str, list]]:
         """Send one command; return the NCP's DATA frames as (seq, frame control, name, fields), ACKing each."""

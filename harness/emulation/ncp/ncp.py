@@ -172,6 +172,11 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
             self.command_log.append(LoggedCommand(f"<unknown 0x{cmd.frame_id:04X}>", {}, self._clock(), cmd.seq, False))
             self._send_invalid(cmd.seq, t.EzspStatus.ERROR_INVALID_FRAME_ID, cmd.header)
             return
+        if not self._ram.version_agreed and cmd.name != "version":
+            # UG100 "Protocol Format": no command is accepted before a version command succeeds.
+            self.command_log.append(LoggedCommand(cmd.name, cmd.params, self._clock(), cmd.seq, False))
+            self._send_invalid(cmd.seq, t.EzspStatus.ERROR_VERSION_NOT_SET, cmd.header)
+            return
         handler = self._handler_for(cmd.name)
         self.command_log.append(LoggedCommand(cmd.name, cmd.params, self._clock(), cmd.seq, handler is not None))
         if handler is None and self.strict:
@@ -220,6 +225,10 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
     # ---- connect ------------------------------------------------------------------------------------------
 
     def cmd_version(self, p: dict) -> dict:
+        # The NCP always answers with the version it speaks; only a request for exactly that version unlocks the
+        # other commands (UG100 "Protocol Format": a host asking higher than the NCP speaks must ask again).
+        if int(p["desiredProtocolVersion"]) == self.version:
+            self._ram.version_agreed = True
         major, minor, patch = STACK_RELEASES.get(self.version, STACK_RELEASES[19])
         stack_version = (major << 12) | (minor << 8) | (patch << 4)
         return {"protocolVersion": self.version, "stackType": STACK_TYPE_MESH, "stackVersion": stack_version}
@@ -339,7 +348,12 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
         if self._ram.network_up:
             return {"status": t.sl_Status.INVALID_STATE}
         params: t.EmberNetworkParameters = p["parameters"]
+        rejected = form_parameters_error(params, self._ram.pending_security)
+        if rejected is not None:
+            LOGGER.info("emulated NCP: formNetwork rejected (%s): %s", rejected[1], rejected[0].name)
+            return {"status": rejected[0]}
         sec = self._ram.pending_security
+        saved = self.nv.to_json()  # a radio that fails to come up leaves NV as it was
         nv = self.nv
         nv.formed = True
         nv.node_id = 0x0000
@@ -350,15 +364,19 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
         nv.channels = int(params.channels)
         nv.nwk_manager_id = int(params.nwkManagerId)
         nv.nwk_update_id = 0  # EmberZNet ignores nwkUpdateId on form (bellows writes the token after)
-        if sec is not None:
-            nv.security_bitmask = int(sec.bitmask)
-            have_nwk_key = t.EmberInitialSecurityBitmask.HAVE_NETWORK_KEY in sec.bitmask
-            nv.network_key = bytes(sec.networkKey).hex() if have_nwk_key else os.urandom(16).hex()
-            nv.network_key_seq = int(sec.networkKeySequenceNumber) if have_nwk_key else 0
-            nv.tc_link_key = bytes(sec.preconfiguredKey).hex()
-        else:
-            nv.network_key = os.urandom(16).hex()
-        self._bring_network_up()
+        assert sec is not None  # form_parameters_error rejects a form without security state
+        nv.security_bitmask = int(sec.bitmask)
+        have_nwk_key = t.EmberInitialSecurityBitmask.HAVE_NETWORK_KEY in sec.bitmask
+        nv.network_key = bytes(sec.networkKey).hex() if have_nwk_key else os.urandom(16).hex()
+        nv.network_key_seq = int(sec.networkKeySequenceNumber) if have_nwk_key else 0
+        nv.tc_link_key = bytes(sec.preconfiguredKey).hex()
+        try:
+            self._bring_network_up()
+        except Exception:
+            self._stop_stack()
+            self.nv = NvState.from_json(saved)
+            raise
+        LOGGER.info("emulated NCP: network formed on channel %d, PAN 0x%04X", nv.channel, nv.pan_id)
         return {"status": OK}
 
     def cmd_leaveNetwork(self, p: dict) -> dict:
@@ -371,11 +389,12 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
         return {"status": OK}
 
     def _bring_network_up(self) -> None:
-        self._ram.network_up = True
-        self.callback("stackStatusHandler", status=t.sl_Status.NETWORK_UP)
+        # The radio first: if it cannot come up, nothing has been announced to the host.
         if self.stack is not None:
             self.stack.start(self.network_params(), events=self, keys=self)
             self._stack_running = True
+        self._ram.network_up = True
+        self.callback("stackStatusHandler", status=t.sl_Status.NETWORK_UP)
 
     def _stop_stack(self) -> None:
         self._ram.network_up = False
@@ -570,6 +589,29 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
             "childJoinHandler", index=index, joining=joining, childId=nwk, childEui64=zt.EUI64(eui64),
             childType=t.EmberNodeType(node_type),
         )  # fmt: skip
+
+
+# 2.4 GHz O-QPSK channels (IEEE 802.15.4 page 0), the only ones an EFR32 2.4 GHz NCP forms on.
+CHANNELS_2_4_GHZ = range(11, 27)
+BROADCAST_PAN_ID = 0xFFFF
+
+
+def form_parameters_error(
+    params: t.EmberNetworkParameters, security: t.EmberInitialSecurityState | None
+) -> tuple[t.sl_Status, str] | None:
+    """Why EmberZNet's formNetwork refuses these parameters (status, reason), or None.
+
+    emberFormNetwork (EmberZNet stack API "network-formation"): EMBER_SECURITY_STATE_NOT_SET before
+    setInitialSecurityState; EMBER_PHY_INVALID_CHANNEL for a channel the radio does not have;
+    EMBER_BAD_ARGUMENT for the broadcast PAN id 0xFFFF. bellows maps these onto sl_Status for v14+.
+    """
+    if security is None:
+        return t.sl_Status.ZIGBEE_SECURITY_STATE_NOT_SET, "setInitialSecurityState was not called"
+    if int(params.radioChannel) not in CHANNELS_2_4_GHZ:
+        return t.sl_Status.TRANSMIT_INVALID_CHANNEL, f"channel {int(params.radioChannel)} is not 11..26"
+    if int(params.panId) == BROADCAST_PAN_ID:
+        return t.sl_Status.INVALID_PARAMETER, "PAN id 0xFFFF is the broadcast PAN"
+    return None
 
 
 def _aps_message(aps: t.EmberApsFrame, payload: bytes) -> ApsMessage:

@@ -68,6 +68,7 @@ class NcpRam:
     transient_keys: dict[zt.EUI64, TransientKey] = field(default_factory=dict)
     pending_security: t.EmberInitialSecurityState | None = None
     network_up: bool = False
+    version_agreed: bool = False  # a `version` for exactly our protocol was answered since the last reset
     extended_timeouts: dict[zt.EUI64, bool] = field(default_factory=dict)
     address_table: dict[int, tuple[zt.EUI64, int]] = field(default_factory=dict)
     multicast_table: dict[int, t.EmberMulticastTableEntry] = field(default_factory=dict)
