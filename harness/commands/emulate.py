@@ -203,7 +203,7 @@ async def _serve(
                 args.nv.write_text(ncp.nv.to_json())
             except OSError as exc:
                 raise InputError(f"cannot save the NV state: {exc.strerror or exc}", where=f"--nv {args.nv}") from exc
-    print(f"stopped after {len(ncp.command_log)} EZSP commands", flush=True)
+    print(f"stopped after {ncp.commands_total} EZSP commands", flush=True)
     if args.strict and ncp.unhandled:
         print(f"strict mode: commands without handlers: {', '.join(sorted(set(ncp.unhandled)))}", file=sys.stderr)
         return 1

@@ -88,7 +88,7 @@ def test_nothing_is_written_before_the_first_rst():
     ncp, out = make_ncp()
     ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004")))
     assert out.take() == []
-    assert ncp.command_log == []
+    assert list(ncp.command_log) == []
 
 
 def test_retransmitted_duplicate_is_acked_but_not_executed_twice():
@@ -125,7 +125,7 @@ def test_out_of_sequence_frame_without_retx_is_rejected():
     out.take()
     ncp.ash.data_received(host_data(3, 0, bytes.fromhex("00000004")))
     assert [decode(f) for f in out.take()] == [NakFrame(res=0, ncp_ready=0, ack_num=0)]
-    assert ncp.command_log == []
+    assert list(ncp.command_log) == []
 
 
 def test_nak_from_host_makes_the_ncp_retransmit_with_retx():

@@ -19,6 +19,7 @@ by the default "status OK + zeros" responder (research/ezsp.md 9.3).
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import time
@@ -56,6 +57,8 @@ STACK_RELEASES: dict[int, tuple[int, int, int]] = {
 STACK_BUILD = 0x0000
 EMBER_VERSION_TYPE_GA = 0xAA  # EmberVersionType GA (general availability release)
 
+COMMAND_LOG_SIZE = 10_000  # full entries kept (a bellows connect + form is ~60 commands)
+MAX_HANDLER_ERRORS = 100
 ENERGY_SCAN_RSSI = -90  # every channel quiet; bellows then picks from its preferred list
 
 
@@ -103,9 +106,13 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
         self.stack = stack
         self._clock = clock
         self._mfg = {t.EzspMfgTokenId.MFG_STRING: mfg_string, t.EzspMfgTokenId.MFG_BOARD_NAME: board_name}
-        self.command_log: list[LoggedCommand] = []
-        self.unhandled: list[str] = []
-        self.handler_errors: list[str] = []
+        # Bounded, so a long-running server (or a hostile host) cannot grow memory: the last COMMAND_LOG_SIZE
+        # commands in full, plus per-name counters over the whole run.
+        self.command_log: collections.deque[LoggedCommand] = collections.deque(maxlen=COMMAND_LOG_SIZE)
+        self.command_counts: collections.Counter[str] = collections.Counter()
+        self.commands_total = 0
+        self.unhandled: list[str] = []  # each name once
+        self.handler_errors: list[str] = []  # the first MAX_HANDLER_ERRORS
         self.ash = NcpAsh(self._frame_received, self._reset)
         self._ram = NcpRam()
         self.extension_ram: dict[str, Any] = {}  # per-feature RAM of registered handlers, cleared on reset
@@ -135,6 +142,11 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
             raise StrictModeError(f"EZSP v{self.version} commands without handlers: {sorted(set(self.unhandled))}")
         if self.handler_errors:
             raise StrictModeError(f"EZSP v{self.version} handlers failed: {self.handler_errors}")
+
+    def _log(self, entry: LoggedCommand) -> None:
+        self.command_log.append(entry)
+        self.command_counts[entry.name] += 1
+        self.commands_total += 1
 
     def commands_named(self, name: str) -> list[LoggedCommand]:
         return [c for c in self.command_log if c.name == name]
@@ -169,18 +181,19 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
                 self._send_invalid(data[0], t.EzspStatus.ERROR_INVALID_VALUE, self.codec.native_header)
             return
         if cmd.name is None:
-            self.command_log.append(LoggedCommand(f"<unknown 0x{cmd.frame_id:04X}>", {}, self._clock(), cmd.seq, False))
+            self._log(LoggedCommand(f"<unknown 0x{cmd.frame_id:04X}>", {}, self._clock(), cmd.seq, False))
             self._send_invalid(cmd.seq, t.EzspStatus.ERROR_INVALID_FRAME_ID, cmd.header)
             return
         if not self._ram.version_agreed and cmd.name != "version":
             # UG100 "Protocol Format": no command is accepted before a version command succeeds.
-            self.command_log.append(LoggedCommand(cmd.name, cmd.params, self._clock(), cmd.seq, False))
+            self._log(LoggedCommand(cmd.name, cmd.params, self._clock(), cmd.seq, False))
             self._send_invalid(cmd.seq, t.EzspStatus.ERROR_VERSION_NOT_SET, cmd.header)
             return
         handler = self._handler_for(cmd.name)
-        self.command_log.append(LoggedCommand(cmd.name, cmd.params, self._clock(), cmd.seq, handler is not None))
+        self._log(LoggedCommand(cmd.name, cmd.params, self._clock(), cmd.seq, handler is not None))
         if handler is None and self.strict:
-            self.unhandled.append(cmd.name)
+            if cmd.name not in self.unhandled:
+                self.unhandled.append(cmd.name)
             LOGGER.error("emulated NCP (strict): no handler for %s", cmd.name)
             self._send_invalid(cmd.seq, t.EzspStatus.ERROR_INVALID_FRAME_ID, cmd.header)
             return
@@ -190,7 +203,8 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
                 values = handler(cmd.params) if handler is not None else self._default_response(cmd)
             except Exception as exc:  # noqa: BLE001 - a broken handler (or stack) must not hang bellows for 10 s
                 LOGGER.exception("emulated NCP: %s handler failed", cmd.name)
-                self.handler_errors.append(f"{cmd.name}: {exc!r}")
+                if len(self.handler_errors) < MAX_HANDLER_ERRORS:
+                    self.handler_errors.append(f"{cmd.name}: {exc!r}")
                 values = {"status": t.sl_Status.FAIL}
             # A response uses the header shape of its command (the first `version` is legacy).
             frame = self.codec.build_response(cmd.name, cmd.seq, values or {}, header=cmd.header)
