@@ -97,7 +97,13 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
         clock: Callable[[], float] = time.monotonic,
         mfg_string: str = "smets2-harness",
         board_name: str = "emulated-ncp",
+        invalid_command_reason: str = "ezsp",
     ) -> None:
+        """`invalid_command_reason`: "ezsp" (1 byte, the firmware) or "sl_status" (4 bytes from v14, bellows'
+        tables); unsettled between the two hosts, see docs/emulated-ncp.md."""
+        if invalid_command_reason not in ("ezsp", "sl_status"):
+            raise ValueError(f"invalid_command_reason {invalid_command_reason!r} is not 'ezsp' or 'sl_status'")
+        self.invalid_command_reason = invalid_command_reason
         self.version = ezsp_version
         self.codec = EzspCodec(ezsp_version)
         self.factory_eui64 = zt.EUI64.convert(eui64) if isinstance(eui64, str) else zt.EUI64(eui64)
@@ -217,7 +223,12 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
             self.ash.send(self._with_seq(frame))
 
     def _send_invalid(self, seq: int, reason: t.EzspStatus, header: HeaderFormat) -> None:
-        frame = self.codec.build_response("invalidCommand", seq, {"status": reason}, header=header)
+        if self.invalid_command_reason == "ezsp":
+            # One EzspStatus byte in every version, as the firmware sends it (UG100 invalidCommand `reason`;
+            # zigbee-herdsman reads one byte). bellows 1.2.1's v14+ tables expect a 4-byte sl_Status here.
+            frame = self.codec._header(seq, 0x80, "invalidCommand", header) + bytes([int(reason)])
+        else:
+            frame = self.codec.build_response("invalidCommand", seq, {"status": reason}, header=header)
         self._last_seq = seq
         self.ash.send(frame)
 
