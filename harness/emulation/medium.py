@@ -242,6 +242,8 @@ class PcapSniffer:
     def write_key_table(self) -> Path:
         from harness.evidence.pcap import write_zigbee_keys
 
+        self.key_table_path.touch(mode=0o600)
+        self.key_table_path.chmod(0o600)  # the network and link keys: owner-only, before they are written
         write_zigbee_keys(self.key_table_path, self.keys)
         return self.key_table_path
 

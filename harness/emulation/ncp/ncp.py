@@ -161,6 +161,8 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
 
     def _reset(self) -> None:
         """RST (or a reboot): RAM is gone, the network is down until networkInit; NV stays."""
+        LOGGER.info("emulated NCP: reset by the host (RST); network %s until networkInit",
+                    "formed, down" if self.nv.formed else "not formed")  # fmt: skip
         self._stop_stack()
         self._ram = NcpRam()
         self.extension_ram = {}
@@ -253,7 +255,12 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
         # The NCP always answers with the version it speaks; only a request for exactly that version unlocks the
         # other commands (UG100 "Protocol Format": a host asking higher than the NCP speaks must ask again).
         if int(p["desiredProtocolVersion"]) == self.version:
+            if not self._ram.version_agreed:
+                LOGGER.info("emulated NCP: host speaks EZSP v%d", self.version)
             self._ram.version_agreed = True
+        else:
+            LOGGER.info("emulated NCP: host asked for EZSP v%d, we speak v%d", int(p["desiredProtocolVersion"]),
+                        self.version)  # fmt: skip
         major, minor, patch = STACK_RELEASES.get(self.version, STACK_RELEASES[19])
         stack_version = (major << 12) | (minor << 8) | (patch << 4)
         return {"protocolVersion": self.version, "stackType": STACK_TYPE_MESH, "stackVersion": stack_version}
@@ -361,6 +368,7 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
         if not self.nv.formed:
             return {"status": t.sl_Status.NOT_JOINED}
         self._bring_network_up()
+        LOGGER.info("emulated NCP: network up from NV (channel %d, PAN 0x%04X)", self.nv.channel, self.nv.pan_id)
         return {"status": OK}
 
     def cmd_networkInit(self, p: dict) -> dict:
@@ -410,6 +418,7 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
         self._ram.network_up = False
         self._stop_stack()
         self.nv.leave()
+        LOGGER.info("emulated NCP: left the network (host leaveNetwork)")
         self.callback("stackStatusHandler", status=t.sl_Status.NETWORK_DOWN)
         return {"status": OK}
 
@@ -596,6 +605,8 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
         )  # fmt: skip
 
     def stack_trust_center_join(self, nwk: int, eui64: zt.EUI64, status: int, decision: int, parent: int) -> None:
+        LOGGER.info("emulated NCP: trust centre: %s 0x%04X %s -> %s", zt.EUI64(eui64), nwk,
+                    t.EmberDeviceUpdate(status).name, t.EmberJoinDecision(decision).name)  # fmt: skip
         if status == t.EmberDeviceUpdate.DEVICE_LEFT:
             self._joined_nodes.pop(zt.EUI64(eui64), None)
         elif decision != t.EmberJoinDecision.DENY_JOIN:
