@@ -152,6 +152,37 @@ def test_unsolicited_rstack_and_error_frames():
     assert out.take() == []  # FAILED: only RST is heard
 
 
+# UG101 (ASH protocol) RSTACK/ERROR: control byte 0xC1 / 0xC2, ASH version 2, one reset/error code byte, CRC.
+# Codes (UG101 table "Reset and Error Codes"): 0x00 unknown, 0x01 external, 0x02 power-on, 0x03 watchdog,
+# 0x06 assert, 0x09 bootloader, 0x0B software; ERROR 0x51 exceeded maximum ACK timeout count.
+RESET_CODES = [(0x00, "RESET_UNKNOWN_REASON"), (0x01, "RESET_EXTERNAL"), (0x02, "RESET_POWER_ON"),
+               (0x03, "RESET_WATCHDOG"), (0x06, "RESET_ASSERT"), (0x09, "RESET_BOOTLOADER"),
+               (0x0B, "RESET_SOFTWARE")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("code", "name"), RESET_CODES)
+def test_rstack_carries_the_documented_reset_code(code, name):
+    ncp, out = make_ncp()
+    ncp.ash.data_received(RST)
+    out.take()
+    ncp.ash.send_unsolicited_rstack(t.NcpResetCode[name])
+    (frame,) = out.take()
+    # 0xC1 0x02 code are never reserved bytes; the CRC after them may be stuffed.
+    assert frame[:3] == bytes([0xC1, 0x02, code]) and frame[-1] == 0x7E
+    assert decode(frame) == RStackFrame(version=2, reset_code=t.NcpResetCode[name])
+
+
+def test_error_frame_is_control_c2_version_2_and_the_ack_timeout_code():
+    ncp, out = make_ncp()
+    ncp.ash.data_received(RST)
+    out.take()
+    ncp.ash.send_error()
+    (frame,) = out.take()
+    assert frame[:3] == bytes([0xC2, 0x02, 0x51]) and frame[-1] == 0x7E and len(frame) == 6
+    ncp.ash.data_received(RST)  # only RST recovers: the answer is RSTACK(RESET_SOFTWARE)
+    assert out.take() == [RSTACK_SOFTWARE]
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.binary(min_size=3, max_size=200), st.integers(0, 7), st.integers(0, 7))
 def test_host_frames_round_trip_through_stuffing_and_randomisation(payload, frm, ack):
