@@ -1,6 +1,10 @@
 """Configuration and value handlers of the emulated NCP (getConfigurationValue / setConfigurationValue,
 getValue / setValue / getExtendedValue), answered as EmberZNet does (tables and sources in values.py and ram.py).
 
+A feature mixin (e.g. cbke.py) may answer some value ids itself by defining `<feature>_get_value(value_id)` and
+`<feature>_set_value(value_id, value)` returning the response dict, or None for ids it does not own; they are
+consulted before the table here.
+
 UG100 getConfigurationValue: EZSP_ERROR_INVALID_ID (v14+ SL_STATUS_ZIGBEE_EZSP_ERROR) for an id the NCP does
 not know. setConfigurationValue: EZSP_ERROR_INVALID_ID for an unknown id, EZSP_ERROR_INVALID_CALL once the
 network is up ("configuration values can no longer be modified"), EZSP_ERROR_INVALID_VALUE for a value out of
@@ -63,7 +67,16 @@ class ConfigHandlers:
             return self._ram.values[value_id]
         return v.VALUES[value_id].default
 
+    def _value_hooks(self, kind: str) -> list:
+        suffix = f"_{kind}_value"
+        return [getattr(self, name) for name in sorted(dir(type(self)))
+                if name.endswith(suffix) and not name.startswith("_") and name != f"cmd{suffix}"]  # fmt: skip
+
     def cmd_getValue(self, p: dict) -> dict:
+        for hook in self._value_hooks("get"):
+            answer = hook(p["valueId"])
+            if answer is not None:
+                return answer
         value_id = int(p["valueId"])
         spec = v.value_spec(value_id)
         if spec is None or not spec.readable:
@@ -71,6 +84,10 @@ class ConfigHandlers:
         return {"status": OK, "value": self._read_value(value_id)}
 
     def cmd_setValue(self, p: dict) -> dict:
+        for hook in self._value_hooks("set"):
+            answer = hook(p["valueId"], bytes(p["value"]))
+            if answer is not None:
+                return answer
         value_id, value = int(p["valueId"]), bytes(p["value"])
         spec = v.value_spec(value_id)
         if spec is None:

@@ -30,10 +30,11 @@ from typing import Any
 import bellows.types as t
 import zigpy.types as zt
 
-from harness.emulation.ncp import handlers, self_zdo
+from harness.emulation.ncp import self_zdo
 from harness.emulation.ncp.ash import NcpAsh
-from harness.emulation.ncp.config import ConfigHandlers
 from harness.emulation.ncp.codec import EzspCodec, EzspCommand, HeaderFormat
+from harness.emulation.ncp import handlers
+from harness.emulation.ncp.config import ConfigHandlers
 from harness.emulation.ncp.nvstate import ChildEntry, NvState
 from harness.emulation.ncp.ram import NcpRam
 from harness.emulation.ncp.security import SecurityHandlers
@@ -382,11 +383,11 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
             return {"status": t.sl_Status.INVALID_STATE}
         params: t.EmberNetworkParameters = p["parameters"]
         rejected = form_parameters_error(params, self._ram.pending_security)
-        if rejected is not None:
+        if rejected is not None:  # the firmware's status, and no state changes
             LOGGER.info("emulated NCP: formNetwork rejected (%s): %s", rejected[1], rejected[0].name)
             return {"status": rejected[0]}
-        sec = self._ram.pending_security
         saved = self.nv.to_json()  # a radio that fails to come up leaves NV as it was
+        sec = self._ram.pending_security
         nv = self.nv
         nv.formed = True
         nv.node_id = 0x0000
@@ -397,12 +398,12 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
         nv.channels = int(params.channels)
         nv.nwk_manager_id = int(params.nwkManagerId)
         nv.nwk_update_id = 0  # EmberZNet ignores nwkUpdateId on form (bellows writes the token after)
-        assert sec is not None  # form_parameters_error rejects a form without security state
-        nv.security_bitmask = int(sec.bitmask)
-        have_nwk_key = t.EmberInitialSecurityBitmask.HAVE_NETWORK_KEY in sec.bitmask
-        nv.network_key = bytes(sec.networkKey).hex() if have_nwk_key else os.urandom(16).hex()
-        nv.network_key_seq = int(sec.networkKeySequenceNumber) if have_nwk_key else 0
-        nv.tc_link_key = bytes(sec.preconfiguredKey).hex()
+        if sec is not None:  # always, after form_parameters_error
+            nv.security_bitmask = int(sec.bitmask)
+            have_nwk_key = t.EmberInitialSecurityBitmask.HAVE_NETWORK_KEY in sec.bitmask
+            nv.network_key = bytes(sec.networkKey).hex() if have_nwk_key else os.urandom(16).hex()
+            nv.network_key_seq = int(sec.networkKeySequenceNumber) if have_nwk_key else 0
+            nv.tc_link_key = bytes(sec.preconfiguredKey).hex()
         try:
             self._bring_network_up()
         except Exception:

@@ -18,8 +18,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import bellows.types as t
-
 from harness.emulation.ncp.nvstate import NvState
 from harness.errors import InputError
 
@@ -32,6 +30,7 @@ MAX_TOKEN_BYTES = 256
 _HEX_KEY = re.compile(r"^[0-9a-fA-F]{32}$")
 _EUI64 = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){7}$")
 _HEX = re.compile(r"^(?:[0-9a-fA-F]{2})*$")
+_MFG_TOKEN = re.compile(r"^[A-Z][A-Z0-9_]{0,47}$")  # EzspMfgTokenId names and features' own (cbke.py)
 _TOKEN_KEY = re.compile(r"^0x[0-9A-Fa-f]{1,8}:\d{1,3}$")
 
 
@@ -125,6 +124,7 @@ def check_nv_dict(doc: dict[str, Any], *, where: str) -> None:
     _match(doc, "network_key", _HEX_KEY, "32 hex digits", where)
     _match(doc, "tc_link_key", _HEX_KEY, "32 hex digits", where)
     _int(doc, "node_id", 0, 0xFFF7, where)
+    _int(doc, "node_type", 0, 0xFF, where)
     _int(doc, "pan_id", 0, 0xFFFF, where)
     _int(doc, "tx_power", -128, 127, where)
     _int(doc, "channels", 0, 0xFFFFFFFF, where)
@@ -155,7 +155,7 @@ def check_nv_dict(doc: dict[str, Any], *, where: str) -> None:
             else:
                 _int(entry, "nwk", 0, 0xFFF7, here)
                 _int(entry, "node_type", 0, 0xFF, here)
-    for table, key_ok in (("tokens", _TOKEN_KEY.match), ("mfg_tokens", lambda k: k in t.EzspMfgTokenId.__members__)):
+    for table, key_ok in (("tokens", _TOKEN_KEY.match), ("mfg_tokens", _MFG_TOKEN.match)):
         entries = doc.get(table, {})
         if not isinstance(entries, dict) or len(entries) > MAX_TABLE_ENTRIES:
             raise InputError(f"is not an object of at most {MAX_TABLE_ENTRIES} entries", where=f"{where}: {table}")

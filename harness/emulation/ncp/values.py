@@ -53,6 +53,10 @@ VALUES: Final[dict[int, ValueSpec]] = {
     V.VALUE_SET_COUNTER_THRESHOLD: ValueSpec(3, readable=False),  # counter type + threshold u16
     V.VALUE_RESET_COUNTER_THRESHOLDS: ValueSpec(1, readable=False),
     V.VALUE_CLEAR_COUNTERS: ValueSpec(1, readable=False),
+    # Suite-2 CBKE data (cbke.py answers these when present; without it the stick has no CBKE library).
+    V.VALUE_CERTIFICATE_283K1: ValueSpec(74, readable=False),
+    V.VALUE_PUBLIC_KEY_283K1: ValueSpec(37, readable=False),
+    V.VALUE_PRIVATE_KEY_283K1: ValueSpec(36, readable=False),
     V.VALUE_NWK_FRAME_COUNTER: ValueSpec(4),
     V.VALUE_APS_FRAME_COUNTER: ValueSpec(4),
     V.VALUE_RETRY_DEVICE_TYPE: ValueSpec(1, default=b"\x00"),
