@@ -55,7 +55,7 @@ class ConfigHandlers:
         if value_id == t.EzspValueId.VALUE_VERSION_INFO:
             return self._version_info()
         if value_id == t.EzspValueId.VALUE_FREE_BUFFERS:
-            return bytes([FREE_BUFFERS])
+            return bytes([v.FREE_BUFFERS])
         if value_id == t.EzspValueId.VALUE_NWK_FRAME_COUNTER:
             return t.uint32_t(self.nv.nwk_frame_counter).serialize()
         if value_id == t.EzspValueId.VALUE_APS_FRAME_COUNTER:
@@ -128,5 +128,3 @@ class ConfigHandlers:
             return {"status": OK, "value": t.uint32_t(0).serialize()}
         return {"status": E.ERROR_INVALID_ID, "value": b""}
 
-
-FREE_BUFFERS = 240

@@ -89,6 +89,7 @@ EXTENDED_VALUE_SIZES: Final[dict[int, int]] = {
     X.EXTENDED_VALUE_MEMORY_USAGE_DATA: 4,  # u32 for the heap statistic in `characteristics`
 }
 
+FREE_BUFFERS = 240  # a constant: the emulator never runs short of packet buffers
 EZSP_ENDPOINT_ENABLED = 0x0001  # EzspEndpointFlags: endpoints start enabled
 EMBER_LEAVE_REASON_NONE = 0x00
 SOURCE_ROUTE_OVERHEAD_UNKNOWN = 0xFF  # EZSP_SOURCE_ROUTE_OVERHEAD_UNKNOWN
