@@ -3,7 +3,8 @@
 // is one adapter call. Prints one JSON object per line on stdout; the Python test asserts on them.
 //
 //   node herdsman_host.js <herdsman dir> <serial path or tcp://host:port> <work dir> <ESME EUI-64 0x...>
-//        <install code hex (with CRC)> <expect: join | nojoin> [seconds to wait for the join]
+//        <install code hex (with CRC)> <expect: join | nojoin | resume> [seconds to wait for the join]
+// `resume` only starts (on a network the NCP already has in NV) and stops.
 "use strict";
 
 const path = require("node:path");
@@ -43,6 +44,11 @@ async function main() {
     const startResult = await adapter.start();
     say("started", { result: startResult, version: adapter.version });
     say("coordinator", { ieee: await adapter.getCoordinatorIEEE(), network: await adapter.getNetworkParameters() });
+    if (expect === "resume") {
+        await adapter.stop();
+        say("stopped", { expect });
+        return;
+    }
 
     await adapter.addInstallCode(esmeEui64, Buffer.from(installCodeHex, "hex"), false);
     say("install_code_added", { ieee: esmeEui64 });

@@ -59,3 +59,31 @@ async def test_herdsman_with_a_wrong_install_code_sees_no_join(tmp_path):
     assert event(events, "install_code_added") is not None
     assert event(events, "no_join") is not None, events
     assert event(events, "device_announced") is None and event(events, "zdo_response") is None
+
+
+async def test_herdsman_resumes_the_network_the_emulator_kept(tmp_path):
+    """A second herdsman session finds the formed network in NV (networkInit), as on a stick after a restart."""
+    node = require_herdsman()
+    proc, port = await start_emulator("--listen", "tcp://127.0.0.1:0", "--ezsp", "14", "--strict")
+    try:
+        first = await run_herdsman_host(node, port, tmp_path, eui64=ESME_IEEE, install_code=ESME_INSTALL_CODE,
+                                        expect="resume", wait_s=5)  # fmt: skip
+        second = await run_herdsman_host(node, port, tmp_path, eui64=ESME_IEEE, install_code=ESME_INSTALL_CODE,
+                                         expect="resume", wait_s=5)  # fmt: skip
+    finally:
+        code, out = await stop_emulator(proc)
+    assert code == 0, out
+    assert event(first, "started")["result"] == "reset" and event(second, "started")["result"] == "resumed"
+    assert event(second, "coordinator")["network"] == event(first, "coordinator")["network"]
+
+
+def test_a_missing_herdsman_fails_under_require_and_skips_otherwise(tmp_path, monkeypatch):
+    from tests.interop import herdsman
+
+    monkeypatch.setattr(herdsman, "HERDSMAN_DIR", tmp_path / "absent")
+    monkeypatch.setenv(herdsman.REQUIRE_ENV, "1")
+    with pytest.raises(pytest.fail.Exception, match="SMETS2_REQUIRE_HERDSMAN=1"):
+        herdsman.require_herdsman()
+    monkeypatch.delenv(herdsman.REQUIRE_ENV)
+    with pytest.raises(pytest.skip.Exception, match="make herdsman"):
+        herdsman.require_herdsman()
