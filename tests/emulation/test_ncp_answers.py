@@ -398,3 +398,28 @@ def test_malformed_frames_get_an_answer_or_nothing_and_the_ncp_stays_usable(junk
     host.raw(junk)  # no exception escapes into the transport
     assert host.response("getNodeId") == {"nodeId": 0xFFFE}
     assert host.ncp.handler_errors == []
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_send_broadcast_echoes_the_tag_and_destination_in_message_sent(version):
+    host = formed(version)
+    tag = 0xBEEF if version >= 14 else 0x42
+    if version >= 14:
+        body, callbacks = host.command("sendBroadcast", alias=0, destination=0xFFFC, sequence=0,
+                                       aps_frame=_aps(0x0036), radius=0, message_tag=tag,
+                                       message=t.LVBytes(b"\x01\x3c\x01"))  # fmt: skip
+    else:
+        body, callbacks = host.command("sendBroadcast", destination=0xFFFC, apsFrame=_aps(0x0036), radius=0,
+                                       messageTag=tag, messageContents=t.LVBytes(b"\x01\x3c\x01"))  # fmt: skip
+    assert status_of(body, version) == 0 and len(body) == status_size(version) + 1
+    (sent,) = callbacks
+    codec = host.ncp.codec
+    fields, rest = t.deserialize_dict(sent[len(codec._header(0, 0, "messageSentHandler", codec.native_header)):],
+                                      codec.commands["messageSentHandler"][2])  # fmt: skip
+    assert rest == b""
+    if version >= 14:
+        assert (fields["message_tag"], fields["nwk"], fields["aps_frame"].sequence) == (tag, 0xFFFC, body[-1])
+        assert fields["message_type"] == t.EmberOutgoingMessageType.OUTGOING_BROADCAST
+    else:
+        assert (fields["messageTag"], fields["indexOrDestination"], fields["apsFrame"].sequence) == (tag, 0xFFFC, body[-1])
+        assert fields["type"] == t.EmberOutgoingMessageType.OUTGOING_BROADCAST
