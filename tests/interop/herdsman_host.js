@@ -20,6 +20,7 @@ const log = (level) => (msg, ns) => process.stderr.write(`${level} ${ns}: ${type
 setLogger({ debug: log("debug"), info: log("info"), warning: log("warning"), error: log("error") });
 
 const JOIN_WAIT_S = Number(waitArg || 30);
+const NETWORK_KEY = [1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 13];
 
 async function main() {
     const adapter = new EmberAdapter(
@@ -27,7 +28,7 @@ async function main() {
             panID: 0x1a62,
             extendedPanID: [0xdd, 0xdd, 0xdd, 0xdd, 0xdd, 0xdd, 0xdd, 0xdd],
             channelList: [15],
-            networkKey: [1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 13],
+            networkKey: NETWORK_KEY,
             networkKeyDistribute: false,
         },
         { path: serialPath, baudRate: 115200, rtscts: false, adapter: "ember" },
@@ -45,6 +46,16 @@ async function main() {
     say("started", { result: startResult, version: adapter.version });
     say("coordinator", { ieee: await adapter.getCoordinatorIEEE(), network: await adapter.getNetworkParameters() });
     if (expect === "resume") {
+        // What Zigbee2MQTT does on every start: an open-coordinator backup (network key info, TC link key via
+        // exportKey, the key table via exportLinkKeyByIndex).
+        const backup = await adapter.backup([]);
+        say("backup", {
+            pan_id: backup.networkOptions.panId,
+            channel: backup.logicalChannel,
+            network_key_sequence: backup.networkKeyInfo.sequenceNumber,
+            network_key_is_ours: Buffer.from(NETWORK_KEY).equals(Buffer.from(backup.networkOptions.networkKey)),
+            devices: backup.devices.length,
+        });
         await adapter.stop();
         say("stopped", { expect });
         return;

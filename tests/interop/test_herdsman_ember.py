@@ -62,7 +62,8 @@ async def test_herdsman_with_a_wrong_install_code_sees_no_join(tmp_path):
 
 
 async def test_herdsman_resumes_the_network_the_emulator_kept(tmp_path):
-    """A second herdsman session finds the formed network in NV (networkInit), as on a stick after a restart."""
+    """A second herdsman session finds the formed network in NV (networkInit), as on a stick after a restart,
+    and each session's coordinator backup (getNetworkKeyInfo, exportKey, exportLinkKeyByIndex) reads it back."""
     node = require_herdsman()
     proc, port = await start_emulator("--listen", "tcp://127.0.0.1:0", "--ezsp", "14", "--strict")
     try:
@@ -75,6 +76,11 @@ async def test_herdsman_resumes_the_network_the_emulator_kept(tmp_path):
     assert code == 0, out
     assert event(first, "started")["result"] == "reset" and event(second, "started")["result"] == "resumed"
     assert event(second, "coordinator")["network"] == event(first, "coordinator")["network"]
+    # herdsman's backup (what Zigbee2MQTT takes on every start) reads back the network and its key.
+    for run in (first, second):
+        backup = event(run, "backup")
+        assert backup == {"event": "backup", "pan_id": 0x1A62, "channel": 15, "network_key_sequence": 0,
+                          "network_key_is_ours": True, "devices": 0}  # fmt: skip
 
 
 def test_a_missing_herdsman_fails_under_require_and_skips_otherwise(tmp_path, monkeypatch):
