@@ -89,6 +89,10 @@ async function main() {
                 manufacturer_code: desc?.manufacturerCode,
                 logical_type: desc?.logicalType,
             });
+            const epCluster = Zdo.ClusterId.ACTIVE_ENDPOINTS_REQUEST;
+            const epPayload = Zdo.Buffalo.buildRequest(true, epCluster, join.networkAddress);
+            const [epStatus, eps] = await adapter.sendZdo(join.ieeeAddr, join.networkAddress, epCluster, epPayload, false);
+            say("zdo_response", { cluster: "ACTIVE_ENDPOINTS_RESPONSE", status: epStatus, endpoints: eps?.endpointList });
         } catch (err) {
             say("zdo_failed", { error: String(err && err.message ? err.message : err) });
         }

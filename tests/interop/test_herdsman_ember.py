@@ -51,7 +51,10 @@ async def test_herdsman_forms_and_an_install_code_esme_joins_and_answers_zdo(tmp
     # The answer to a request sent after the join, over the network key: the ESME really is on the network.
     rsp = event(events, "zdo_response")
     assert rsp is not None, events
+    assert rsp["cluster"] == "NODE_DESCRIPTOR_RESPONSE"
     assert rsp["status"] == 0 and rsp["nwk"] == announced["nwk"] and rsp["logical_type"] == ROUTER
+    endpoints = [e for e in events if e["event"] == "zdo_response" and e["cluster"] == "ACTIVE_ENDPOINTS_RESPONSE"]
+    assert endpoints and endpoints[0]["status"] == 0 and endpoints[0]["endpoints"], events  # the ESME's SE endpoint
 
 
 async def test_herdsman_with_a_wrong_install_code_sees_no_join(tmp_path):
