@@ -7,6 +7,7 @@ import contextlib
 import re
 import signal
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,15 @@ CLI = str(Path(sys.executable).with_name("smets2-harness"))
 
 
 async def start_emulator(*args: str) -> tuple[asyncio.subprocess.Process, str]:
-    """`smets2-harness emulate ncp ARGS` as a separate process; returns it and the URL/path it listens on."""
+    """`smets2-harness emulate ncp ARGS` as a separate process; returns it and the URL/path it listens on.
+
+    Its stderr (the INFO session log) goes to a temporary file, never to an undrained pipe that could fill up.
+    """
+    log = tempfile.TemporaryFile()
     proc = await asyncio.create_subprocess_exec(
-        CLI, "emulate", "ncp", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        CLI, "emulate", "ncp", *args, stdout=asyncio.subprocess.PIPE, stderr=log
     )
+    proc.session_log = log  # type: ignore[attr-defined]
     assert proc.stdout is not None
     line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
     match = re.search(r"listening on (\S+)", line)
@@ -30,10 +36,16 @@ async def start_emulator(*args: str) -> tuple[asyncio.subprocess.Process, str]:
 
 
 async def stop_emulator(proc: asyncio.subprocess.Process) -> tuple[int, str]:
-    """SIGTERM, then its exit code and the rest of its stdout."""
+    """SIGTERM, then its exit code and the rest of its output (stdout, then its stderr session log)."""
     proc.send_signal(signal.SIGTERM)
     out, _ = await asyncio.wait_for(proc.communicate(), 20)
-    return proc.returncode, out.decode()
+    log = getattr(proc, "session_log", None)  # absent when the caller sent stderr elsewhere
+    err = ""
+    if log is not None:
+        log.seek(0)
+        err = log.read().decode(errors="replace")
+        log.close()
+    return proc.returncode, out.decode() + err
 
 
 def bellows_config(path: str, *, use_thread: bool = False, **overrides: Any) -> dict[str, Any]:
