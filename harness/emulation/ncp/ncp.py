@@ -32,6 +32,7 @@ import zigpy.types as zt
 from harness.emulation.ncp import self_zdo
 from harness.emulation.ncp.ash import NcpAsh
 from harness.emulation.ncp.codec import EzspCodec, EzspCommand, HeaderFormat
+from harness.emulation.ncp.joining import JoiningHandlers
 from harness.emulation.ncp.nvstate import ChildEntry, NvState
 from harness.emulation.ncp.ram import NcpRam
 from harness.emulation.ncp.security import SecurityHandlers
@@ -73,7 +74,7 @@ class LoggedCommand:
     handled: bool
 
 
-class EmulatedNcp(SecurityHandlers, TableHandlers):
+class EmulatedNcp(JoiningHandlers, SecurityHandlers, TableHandlers):
     """The NCP. Wire `ash.data_received` to the host's bytes and `ash.attach(write)` to the host's port."""
 
     def __init__(
@@ -353,6 +354,7 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
         sec = self._ram.pending_security
         nv = self.nv
         nv.formed = True
+        nv.node_type = int(t.EmberNodeType.COORDINATOR)
         nv.node_id = 0x0000
         nv.pan_id = int(params.panId)
         nv.extended_pan_id = str(zt.EUI64(params.extendedPanId))
@@ -375,6 +377,9 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
     def cmd_leaveNetwork(self, p: dict) -> dict:
         if not self._ram.network_up:
             return {"status": t.sl_Status.INVALID_STATE}
+        announce = getattr(self.stack, "announce_leave", None)
+        if announce is not None:  # a joined router tells the network it leaves (joining.py)
+            announce()
         self._ram.network_up = False
         self._stop_stack()
         self.nv.leave()
@@ -420,7 +425,7 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
         )
         if not self._ram.network_up:
             return {"status": t.sl_Status.NOT_JOINED, "nodeType": t.EmberNodeType.UNKNOWN_DEVICE, "parameters": params}
-        return {"status": OK, "nodeType": t.EmberNodeType.COORDINATOR, "parameters": params}
+        return {"status": OK, "nodeType": t.EmberNodeType(nv.node_type), "parameters": params}
 
     def cmd_getNodeId(self, p: dict) -> dict:
         return {"nodeId": self.nv.node_id if self._ram.network_up else NOT_JOINED_NODE_ID}
@@ -443,6 +448,8 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
 
     def cmd_startScan(self, p: dict) -> dict:
         channels = [c for c in range(11, 27) if p["channelMask"] & (1 << c)]
+        if p["scanType"] == t.EzspNetworkScanType.ACTIVE_SCAN and self._joiner is not None:
+            return self._active_scan(channels, int(p["duration"]))  # joining.py: beacons heard on the medium
         if p["scanType"] == t.EzspNetworkScanType.ENERGY_SCAN:
             for channel in channels:
                 self.callback("energyScanResultHandler", channel=channel, maxRssiValue=ENERGY_SCAN_RSSI)
