@@ -179,6 +179,23 @@ class MeterStick:
         await self._network_up(attempts=0, started=time.monotonic())
         return True
 
+    async def rejoin(self) -> StickJoin:
+        """findAndRejoinNetwork with the network key the stick holds (a meter back after a hub outage)."""
+        ezsp = self._require()
+        fields: dict[str, Any] = {"haveCurrentNetworkKey": True, "channelMask": 0}
+        if "reason" in ezsp._protocol.COMMANDS["findAndRejoinNetwork"][1]:  # v14+: why, and as what
+            fields.update(reason=0, nodeType=bt.EmberNodeType.ROUTER)
+        started = time.monotonic()
+        async with self._link("findAndRejoinNetwork"):
+            with ezsp.wait_for_stack_status(bt.sl_Status.NETWORK_UP) as up:
+                (status,) = await ezsp.findAndRejoinNetwork(**fields)
+                self._ok(status, "findAndRejoinNetwork")
+                try:
+                    await asyncio.wait_for(up, self.timeout)
+                except asyncio.TimeoutError:
+                    raise JoinTimeout(f"meter stick {self.eui64} did not rejoin within {self.timeout:g} s") from None
+        return await self._network_up(attempts=1, started=started)
+
     async def scan(self) -> list[FoundHan]:
         ezsp = self._require()
         mask = bt.Channels.from_channel_list(self.channels)

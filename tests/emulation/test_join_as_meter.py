@@ -121,3 +121,40 @@ async def test_wrong_install_code_never_joins_and_hub_says_why(version: int, tra
         assert reasons and "different link key" in reasons[0].reason
         assert any("did not verify" in line for line in t2.ncp.join_log)
         assert [a.cause.value for a in t2.hub.alerts] == ["added"]  # no 0x8F12 for a join that never happened
+
+
+@pytest.mark.parametrize("version", [13, 14])
+async def test_stick_resumes_after_a_reconnect_and_leaves_on_its_own(version: int) -> None:
+    async with topology2(version, "tcp") as t2:
+        t2.command("CCS01", device_type=DeviceType.ESME, install_code=SPEC_CODE, join_time_period=90)
+        first = await t2.stick.join(timeout=10)
+        await t2.stick.close()  # the host goes away; the NCP keeps its network in NV, and RST drops RAM
+        again = MeterStick(t2.stick.port, SPEC_KEY, channels=(15,))
+        try:
+            await again.connect()
+            assert await again.resume()  # networkInit: a joined router comes back up from NV
+            assert again.joined_to is not None and again.joined_to.nwk == first.nwk
+            assert await t2.node.read_attributes(t2.stick_eui.to_zigpy(), METERING, [0x0000]) == {0x0000: 0}
+            await again.leave()  # leaveNetwork: NWK Leave on air, then NETWORK_DOWN
+            await asyncio.sleep(0.05)
+            assert t2.node.decisions_for(t2.stick_eui.to_zigpy())[-1].outcome == "left"
+            assert t2.authority.records_for(t2.stick_eui)[-1].event == "left"
+        finally:
+            await again.close()
+
+
+@pytest.mark.parametrize("version", [13, 14])
+async def test_stick_rejoins_its_network_with_find_and_rejoin(version: int) -> None:
+    async with topology2(version, "pty") as t2:
+        t2.command("CCS01", device_type=DeviceType.ESME, install_code=SPEC_CODE, join_time_period=90)
+        first = await t2.stick.join(timeout=10)
+        await t2.stick.close()
+        again = MeterStick(t2.stick.port, SPEC_KEY, channels=(15,))
+        try:
+            await again.connect()
+            rejoined = await again.rejoin()
+            assert (rejoined.nwk, rejoined.pan_id, rejoined.channel) == (first.nwk, first.pan_id, 15)
+            assert any("rejoined PAN" in line for line in t2.ncp.join_log)
+            assert await t2.node.read_attributes(t2.stick_eui.to_zigpy(), METERING, [0x0000]) == {0x0000: 0}
+        finally:
+            await again.close()
