@@ -293,7 +293,7 @@ class HubDutBench:
             return
         path = self.evidence.attach("ncp_command_log", "ncp-commands.log")
         with path.open("w") as out:
-            for entry in [*map(str, self.ncp.command_log), *getattr(self.ncp, "join_log", [])]:
+            for entry in [*map(str, self.ncp.command_log), *self.ncp.join_log]:
                 out.write(f"{entry if self.evidence.reveal_secrets else redact_log_text(entry)}\n")
 
     # -- what scenarios use --------------------------------------------------------------------------------

@@ -398,7 +398,10 @@ class JoiningHandlers:
     _stop_stack: Callable[[], None]
     network_params: Callable[[], NetworkParams]
 
-    join_log: list[str]
+    @property
+    def join_log(self) -> list[str]:
+        """What each join, scan and rejoin came to, in the joiner's words (evidence, tests)."""
+        return self.__dict__.setdefault("_join_log", [])
 
     @property
     def _joiner(self) -> EmulatedJoinerStack | None:
@@ -411,7 +414,7 @@ class JoiningHandlers:
         task.add_done_callback(tasks.discard)
 
     def _log_join(self, text: str) -> None:
-        self.__dict__.setdefault("join_log", []).append(text)
+        self.join_log.append(text)
         LOGGER.debug("emulated NCP (joiner): %s", text)
 
     # startScan(ACTIVE_SCAN) lands here from EmulatedNcp.cmd_startScan.
