@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-import zigpy.types as zt
 
 from harness.drivers.meter_stick import MeterStick
 from harness.emulation.comms_hub import EmulatedCommsHub
