@@ -126,7 +126,8 @@ def evidence(request: pytest.FixtureRequest, rig: Rig) -> Iterator[EvidenceBundl
 
 @pytest_asyncio.fixture
 async def bench(rig: Rig, evidence: EvidenceBundle, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    """The rig's roles wired together (harness as hub): DCC, hub, coordinator, meters, WAN, suppliers, clock."""
+    """The rig's roles wired together, for the topology the rig names (harness/bench/topology.py): harness as
+    hub (Bench) or hub under test (HubDutBench)."""
     from harness.bench.topology import bench_class
 
     b = await bench_class(rig).start(rig, evidence)
