@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from harness.bench import hub_dut_steps as steps
+from harness.bench.steps import COMMISSION_CV
+from harness.smets.duis import CommissionDevice
 from harness.smets.smi import SmiStatus
 
 pytestmark = [pytest.mark.topology("hub-under-test")]
@@ -48,4 +50,31 @@ async def test_wan_down_queues_8_11_and_the_stick_joins_on_restoration(bench) ->
     joined = await bench.join(esme)
     assert bench.status(esme) is SmiStatus.INSTALLED_NOT_COMMISSIONED
     await steps.commission(bench, bench.installing_supplier, esme)
+    bench.evidence.record.measure("join_latency", joined.latency_s, "s", key=True)
+
+
+@pytest.mark.sec("DP121", "GBCS CS14 0x8F12")
+async def test_a_join_while_the_wan_is_down_reaches_the_dcc_on_restoration(bench) -> None:  # noqa: ANN001
+    """The HAN needs no WAN: a whitelisted stick joins during a WAN outage; the hub's 0x8F12 waits for the WAN and
+    the DCC learns of the join (InstalledNotCommissioned) only when it returns; then 8.1.1 commissions."""
+    esme = bench.device("esme")
+    supplier = bench.installing_supplier
+    await steps.install_with_wan(bench, esme)
+    await steps.add_to_device_log(bench, supplier, esme)
+    await bench.cut_wan()
+    joined = await bench.join(esme)
+    if bench.dcc is not None:
+        assert bench.hub.device_log.entry(esme.eui64).joined and bench.hub.alerts[-1].hash_of(esme.eui64)
+        assert not any(a.hash_of(esme.eui64) for a in bench.dcc.device_alerts)  # held in the WAN
+        assert bench.status(esme) is SmiStatus.WHITELISTED
+    # The DCC has not heard the 0x8F12, so for it the ESME is still Whitelisted: 8.1.1 is refused (E5). A DCC test
+    # system may check the WAN first (E20).
+    early = await supplier.send(CommissionDevice(), esme.eui64, command_variant=COMMISSION_CV)
+    steps.expect(early, "E5" if bench.dcc is not None else ("E5", "E20"), "8.1.1 before the DCC knows of the join")
+    bench.advance(days=3)
+    await bench.restore_wan()
+    if bench.dcc is not None:
+        assert bench.dcc.device_alerts[-1].hash_of(esme.eui64)  # the held 0x8F12 arrived
+        assert bench.status(esme) is SmiStatus.INSTALLED_NOT_COMMISSIONED
+    await steps.commission(bench, supplier, esme)
     bench.evidence.record.measure("join_latency", joined.latency_s, "s", key=True)
