@@ -186,3 +186,12 @@ async def test_a_real_hub_rig_runs_scenario_d_and_cuts_the_wan_by_power(tmp_path
         assert not lab.wan.is_up(CHF) and not bench.wan.is_up
         await bench.restore_wan()
         assert lab.wan.is_up(CHF)
+
+
+async def test_a_real_hub_rig_runs_the_wan_outage_join_scenario(tmp_path: Path) -> None:
+    from harness.scenarios.hub_dut import test_dp121_hub_wan_and_cos as wan_and_cos
+
+    async with real_bench(tmp_path, "wan") as (bench, lab):
+        await wan_and_cos.test_a_join_while_the_wan_is_down_reaches_the_dcc_on_restoration(bench)
+        assert lab.smi.status(STICK).value == "Commissioned"
+        assert [r.code for r in bench.installing_supplier.replies] == ["I0", "I0", "E5", "I0"]

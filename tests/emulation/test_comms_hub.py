@@ -143,3 +143,23 @@ async def test_a_joiner_with_the_wrong_key_is_logged_as_never_announcing(premise
     last = premises.node.decisions_for(METER.to_zigpy())[-1]
     assert last.outcome == "no-annce" and "different link key" in last.reason
     assert not premises.hub.device_log.entry(METER).joined
+
+
+async def test_mgmt_leave_req_makes_the_joiner_leave(premises: Premises) -> None:
+    premises.add(CODE_1)
+    assert await premises.join(KEY_1) == "joined"
+    nwk = premises.node.children[METER.to_zigpy()].nwk
+    left: list[str] = []
+
+    class Events:  # what the NCP would be told (JoinerEvents)
+        def stack_message_received(self, *args: object, **kwargs: object) -> None: ...
+
+        def stack_network_left(self, why: str) -> None:
+            left.append(why)
+
+    premises.joiner.events = Events()  # type: ignore[assignment]
+    premises.node.send_aps_data(nwk, profile_id=0, cluster_id=0x0034, src_ep=0, dst_ep=0,
+                                payload=bytes([7]) + bytes(METER.to_zigpy()) + bytes([0]))  # Mgmt_Leave_req
+    await asyncio.sleep(0.1)
+    assert left == ["Mgmt_Leave_req"] and not premises.joiner.joined
+    assert premises.node.decisions_for(METER.to_zigpy())[-1].outcome == "left"  # its NWK Leave reached the hub
