@@ -1,4 +1,4 @@
-# smets2-harness: `make bench` runs the bench on the emulated rig; `make test` runs every test.
+# smets2-harness: `make bench` runs the bench on the emulated rigs (both topologies); `make test` runs every test.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -35,9 +35,15 @@ $(HERDSMAN_DIR)/.installed: tests/interop/package.json tests/interop/package-loc
 
 test: $(STAMP) tshark herdsman
 	$(PY) -m pytest -q --junitxml=reports/junit.xml
+	# topology 2 (hub under test): its scenarios run on the hub-DUT rig (the run above deselects them)
+	$(PY) -m pytest -q harness/scenarios/hub_dut --rig rigs/hub-dut-emulated.yaml --junitxml=reports/junit-hub-dut.xml
 
+# Both bench topologies: harness as hub, then hub under test; fails if either does.
 bench: $(STAMP)
-	$(VENV)/bin/smets2-harness run --rig rigs/emulated.yaml
+	@rc=0; \
+	$(VENV)/bin/smets2-harness run --rig rigs/emulated.yaml || rc=1; \
+	$(VENV)/bin/smets2-harness run --rig rigs/hub-dut-emulated.yaml || rc=1; \
+	exit $$rc
 
 bench-perf: $(STAMP)
 	$(PY) -m harness.bench.perf

@@ -41,6 +41,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "sec(ref, ...): the SEC clause or modification this test proves (recorded in the results)"
     )
+    config.addinivalue_line(
+        "markers", "topology(name): the bench a scenario needs: harness-as-hub (default) or hub-under-test"
+    )
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run each scenario only on a rig of its topology (the other bench's scenarios are deselected, and said so)."""
+    from harness.bench.topology import deselect_other_topology
+
+    deselect_other_topology(config, items)
 
 
 def run_dir(config: pytest.Config) -> Path:
@@ -104,6 +114,7 @@ def evidence(request: pytest.FixtureRequest, rig: Rig) -> Iterator[EvidenceBundl
     bundle = EvidenceBundle(run_dir(request.config), item.nodeid, sec_refs=sec_refs(item),
                             reveal_secrets=request.config.getoption("--reveal-secrets"))
     bundle.record.provenance["rig"] = rig.path
+    bundle.record.topology = rig.topology
     bundle.timeline.record("test.start", test=item.nodeid, rig=rig.name, sec=sec_refs(item))
     yield bundle
     # Fixtures built on this one (the bench) are torn down by now and the call report exists: the verdict is final.
@@ -115,10 +126,11 @@ def evidence(request: pytest.FixtureRequest, rig: Rig) -> Iterator[EvidenceBundl
 
 @pytest_asyncio.fixture
 async def bench(rig: Rig, evidence: EvidenceBundle, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    """The rig's roles wired together (harness as hub): DCC, hub, coordinator, meters, WAN, suppliers, clock."""
-    from harness.bench.bench import Bench
+    """The rig's roles wired together, for the topology the rig names (harness/bench/topology.py): harness as
+    hub (Bench) or hub under test (HubDutBench)."""
+    from harness.bench.topology import bench_class
 
-    b = await Bench.start(rig, evidence)
+    b = await bench_class(rig).start(rig, evidence)
     try:
         yield b
     finally:
@@ -184,6 +196,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    from harness.bench.topology import report_deselected
+
+    report_deselected(terminalreporter, config)
     if _RUN_DIR_KEY not in config.stash or config.getoption("--no-bench-summary"):
         return
     path = config.stash[_RUN_DIR_KEY]

@@ -124,7 +124,7 @@ class PowerSpec:
 @dataclass(frozen=True)
 class DeviceSpec:
     role: str
-    kind: Literal["emulated", "real"]
+    kind: Literal["emulated", "real", "stick"]  # stick: the harness's EZSP stick plays it (hub under test)
     eui64: str  # DCC form, upper case
     install_code: InstallCodeSource
     power: PowerSpec
@@ -133,10 +133,45 @@ class DeviceSpec:
 
 
 @dataclass(frozen=True)
+class WanSpec:
+    """How the bench cuts a real hub's SM WAN (harness/drivers/wan.py): a person, or a power switch on its path."""
+
+    kind: Literal["operator", "power"]
+    cut: str | None = None  # operator instructions (defaults in drivers/wan.py)
+    restore: str | None = None
+    on: str | None = None  # power commands
+    off: str | None = None
+    settle: float = 0.0
+
+
+@dataclass(frozen=True)
+class DccSpec:
+    """The DCC test system a real hub's SRVs go to: DUIS over HTTP(S). The API key comes from the environment."""
+
+    url: str
+    api_key_env: str | None = None
+    api_key_header: str = "X-Api-Key"
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
 class HubSpec:
-    kind: Literal["harness", "real"]
+    """`harness`: the harness plays the hub (topology 1). `emulated` / `real`: the hub is under test (topology 2,
+    harness/rig_hub.py), the harness's stick plays the meter."""
+
+    kind: Literal["harness", "emulated", "real"]
     eui64: str
     wan: str = "emulated"
+    channel: int = 15  # emulated hub's HAN channel
+    gpf: str | None = None
+    firmware: str | None = None
+    wan_link: WanSpec | None = None
+    dcc: DccSpec | None = None
+    power: PowerSpec | None = None
+
+    @property
+    def under_test(self) -> bool:
+        return self.kind != "harness"
 
 
 @dataclass(frozen=True)
@@ -152,7 +187,13 @@ class Rig:
 
     @property
     def is_emulated(self) -> bool:
-        return self.coordinator.kind == "emulated" and all(d.kind == "emulated" for d in self.devices.values())
+        return (self.coordinator.kind == "emulated" and self.hub.kind != "real"
+                and all(d.kind in ("emulated", "stick") for d in self.devices.values()))
+
+    @property
+    def topology(self) -> str:
+        """'harness-as-hub' (topology 1) or 'hub-under-test' (topology 2), as the evidence report names them."""
+        return "hub-under-test" if self.hub.under_test else "harness-as-hub"
 
     def timeout(self, name: str) -> float:
         return self.timeouts[name]
@@ -394,12 +435,12 @@ def _device(doc: _Doc, role: str, raw: Any, crc_mode: str) -> DeviceSpec:
     fp = f"devices.{role}"
     d = _mapping(doc, raw, fp)
     _only(doc, d, fp, ("kind", "eui64", "install_code", "power", "operator", "firmware"))
-    kind = _choice(doc, _required(doc, d, "kind", fp), f"{fp}.kind", ("emulated", "real"))
+    kind = _choice(doc, _required(doc, d, "kind", fp), f"{fp}.kind", ("emulated", "real", "stick"))
     eui = _eui64(doc, _required(doc, d, "eui64", fp), f"{fp}.eui64")
     code = _install_code(doc, _required(doc, d, "install_code", fp), f"{fp}.install_code", crc_mode)
     if kind == "emulated" and code.kind != "inline":
         raise doc.error(f"{fp}.install_code", "an emulated device needs its install code inline (hex)")
-    power = _power(doc, d.get("power"), f"{fp}.power", kind)
+    power = _power(doc, d.get("power"), f"{fp}.power", "emulated" if kind == "stick" else kind)
     if kind == "emulated" and power.kind != "emulated":
         raise doc.error(f"{fp}.power", "emulated devices are powered by the harness; remove this field")
     return DeviceSpec(role=role, kind=kind, eui64=eui, install_code=code, power=power,
@@ -414,12 +455,15 @@ def parse_rig(text: str, path: str = "<rig>") -> Rig:
     coordinator = _coordinator(doc, _required(doc, top, "coordinator", ""))
 
     h = _mapping(doc, _required(doc, top, "hub", ""), "hub")
-    _only(doc, h, "hub", ("kind", "eui64", "wan"))
-    hub_kind = _choice(doc, _required(doc, h, "kind", "hub"), "hub.kind", ("harness", "real"))
-    if hub_kind == "real":
-        raise doc.error("hub.kind", "'real' (hub under test, topology 2) is not supported yet; use 'harness'")
-    hub = HubSpec(kind=hub_kind, eui64=_eui64(doc, h.get("eui64", "00-DB-12-34-56-78-90-A2"), "hub.eui64"),
-                  wan=_choice(doc, h.get("wan", "emulated"), "hub.wan", ("emulated",)))
+    hub_kind = _choice(doc, _required(doc, h, "kind", "hub"), "hub.kind", ("harness", "real", "emulated"))
+    if hub_kind == "harness":
+        _only(doc, h, "hub", ("kind", "eui64", "wan"))
+        hub = HubSpec(kind=hub_kind, eui64=_eui64(doc, h.get("eui64", "00-DB-12-34-56-78-90-A2"), "hub.eui64"),
+                      wan=_choice(doc, h.get("wan", "emulated"), "hub.wan", ("emulated",)))
+    else:  # the hub under test (topology 2)
+        from harness.rig_hub import parse_hub_under_test
+
+        hub = parse_hub_under_test(doc, h, hub_kind)
 
     devices_raw = _mapping(doc, _required(doc, top, "devices", ""), "devices")
     devices: dict[str, DeviceSpec] = {}
@@ -435,6 +479,9 @@ def parse_rig(text: str, path: str = "<rig>") -> Rig:
             raise doc.error(
                 f"devices.{role}.eui64", f"{spec.eui64} is already used by {first} (every EUI-64 must be unique)"
             )
+    from harness.rig_hub import check_topology
+
+    check_topology(doc, hub, coordinator, devices)
     if coordinator.kind == "emulated" and any(d.kind == "real" for d in devices.values()):
         bad = next(r for r, d in devices.items() if d.kind == "real")
         raise doc.error(f"devices.{bad}.kind", "a real device needs a real coordinator (coordinator.kind: serial)")

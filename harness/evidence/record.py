@@ -31,6 +31,7 @@ class TestRecord:
     measurements: list[Measurement] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    topology: str = ""  # "harness-as-hub" or "hub-under-test": which bench the result came from (rig.topology)
 
     def measure(
         self, name: str, value: float, unit: str, *, target: float | None = None, key: bool = False

@@ -19,6 +19,7 @@ class SummaryRow:
     result: str
     key_measurement: str
     bundle: str
+    topology: str = ""  # harness-as-hub | hub-under-test (from the record)
 
 
 def _fmt_measurement(m: dict[str, Any] | None) -> str:
@@ -43,13 +44,14 @@ def load_rows(run_dir: Path) -> list[SummaryRow]:
             result=rec.get("outcome", "unknown"),
             key_measurement=_fmt_measurement(key),
             bundle=record_path.parent.name,
+            topology=rec.get("topology", ""),
         ))
     return rows
 
 
 def format_table(rows: list[SummaryRow]) -> str:
-    headers = ("scenario", "SEC reference", "result", "key measurement")
-    cells = [(r.scenario, r.sec, r.result.upper(), r.key_measurement) for r in rows]
+    headers = ("scenario", "topology", "SEC reference", "result", "key measurement")
+    cells = [(r.scenario, r.topology, r.sec, r.result.upper(), r.key_measurement) for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(headers)]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
     out = [line, "  ".join("-" * w for w in widths)]
@@ -67,16 +69,17 @@ def write_report(run_dir: Path, *, rig: str = "", provenance: dict[str, Any] | N
         links = " ".join(f'<a href="{html.escape(r.bundle)}/{html.escape(f)}">{html.escape(label)}</a>'
                          for label, f in sorted(files.items()))
         body.append(
-            f"<tr class='{html.escape(r.result)}'><td>{html.escape(r.scenario)}</td><td>{html.escape(r.sec)}</td>"
+            f"<tr class='{html.escape(r.result)}'><td>{html.escape(r.scenario)}</td><td>{html.escape(r.topology)}</td>"
+            f"<td>{html.escape(r.sec)}</td>"
             f"<td>{html.escape(r.result.upper())}</td><td>{html.escape(r.key_measurement)}</td><td>{links}</td></tr>")
     junit = '<p><a href="junit.xml">JUnit XML</a></p>' if (run_dir / "junit.xml").exists() else ""
     prov = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in (provenance or {}).items())
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>smets2-harness report: {html.escape(rig)}</title>
 <style>body{{font-family:sans-serif}} td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}}
-tr.passed td:nth-child(3){{color:#070}} tr.failed td:nth-child(3),tr.error td:nth-child(3){{color:#b00}}</style>
+tr.passed td:nth-child(4){{color:#070}} tr.failed td:nth-child(4),tr.error td:nth-child(4){{color:#b00}}</style>
 </head><body><h1>smets2-harness bench report</h1><p>Rig: {html.escape(rig)}</p><ul>{prov}</ul>{junit}
-<table><tr><th>scenario</th><th>SEC reference</th><th>result</th><th>key measurement</th><th>evidence</th></tr>
+<table><tr><th>scenario</th><th>topology</th><th>SEC reference</th><th>result</th><th>key measurement</th><th>evidence</th></tr>
 {''.join(body)}</table></body></html>
 """
     path = run_dir / "report.html"

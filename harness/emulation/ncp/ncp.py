@@ -35,6 +35,7 @@ from harness.emulation.ncp.ash import NcpAsh
 from harness.emulation.ncp.codec import EzspCodec, EzspCommand, HeaderFormat
 from harness.emulation.ncp import handlers
 from harness.emulation.ncp.config import ConfigHandlers
+from harness.emulation.ncp.joining import JoiningHandlers
 from harness.emulation.ncp.nvstate import ChildEntry, NvState
 from harness.emulation.ncp.ram import NcpRam
 from harness.emulation.ncp.security import SecurityHandlers
@@ -78,7 +79,7 @@ class LoggedCommand:
     handled: bool
 
 
-class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
+class EmulatedNcp(JoiningHandlers, ConfigHandlers, SecurityHandlers, TableHandlers):
     """The NCP. Wire `ash.data_received` to the host's bytes and `ash.attach(write)` to the host's port.
 
     Commands are answered by `cmd_<name>` methods here and in the mixins, or by handlers other modules register
@@ -390,6 +391,7 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
         sec = self._ram.pending_security
         nv = self.nv
         nv.formed = True
+        nv.node_type = int(t.EmberNodeType.COORDINATOR)
         nv.node_id = 0x0000
         nv.pan_id = int(params.panId)
         nv.extended_pan_id = str(zt.EUI64(params.extendedPanId))
@@ -416,6 +418,9 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
     def cmd_leaveNetwork(self, p: dict) -> dict:
         if not self._ram.network_up:
             return {"status": t.sl_Status.INVALID_STATE}
+        announce = getattr(self.stack, "announce_leave", None)
+        if announce is not None:  # a joined router tells the network it leaves (joining.py)
+            announce()
         self._ram.network_up = False
         self._stop_stack()
         self.nv.leave()
@@ -463,7 +468,7 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
         )
         if not self._ram.network_up:
             return {"status": t.sl_Status.NOT_JOINED, "nodeType": t.EmberNodeType.UNKNOWN_DEVICE, "parameters": params}
-        return {"status": OK, "nodeType": t.EmberNodeType.COORDINATOR, "parameters": params}
+        return {"status": OK, "nodeType": t.EmberNodeType(nv.node_type), "parameters": params}
 
     def cmd_getNodeId(self, p: dict) -> dict:
         return {"nodeId": self.nv.node_id if self._ram.network_up else NOT_JOINED_NODE_ID}
@@ -486,6 +491,8 @@ class EmulatedNcp(ConfigHandlers, SecurityHandlers, TableHandlers):
 
     def cmd_startScan(self, p: dict) -> dict:
         channels = [c for c in range(11, 27) if p["channelMask"] & (1 << c)]
+        if p["scanType"] == t.EzspNetworkScanType.ACTIVE_SCAN and self._joiner is not None:
+            return self._active_scan(channels, int(p["duration"]))  # joining.py: beacons heard on the medium
         if p["scanType"] == t.EzspNetworkScanType.ENERGY_SCAN:
             for channel in channels:
                 self.callback("energyScanResultHandler", channel=channel, maxRssiValue=ENERGY_SCAN_RSSI)
