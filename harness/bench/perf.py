@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from harness.bench import perf_cos, perf_join, perf_ncp
+from harness.bench import perf_cbke, perf_cos, perf_join, perf_ncp
 
 
 def main() -> int:
     status = 0
     for title, bench_main in (("EZSP link (emulated NCP)", perf_ncp.main), ("permit -> join", perf_join.main),
-                              ("DP121 CoS scenario", perf_cos.main)):
+                              ("DP121 CoS scenario", perf_cos.main),
+                              ("CBKE crypto (suite 2)", perf_cbke.main)):
         print(f"\n== {title} ==", flush=True)
         status |= bench_main([])
     return status
