@@ -31,6 +31,7 @@ import zigpy.types as zt
 
 from harness.emulation.ncp import self_zdo
 from harness.emulation.ncp.ash import NcpAsh
+from harness.emulation.ncp.cbke import CbkeHandlers
 from harness.emulation.ncp.codec import EzspCodec, EzspCommand, HeaderFormat
 from harness.emulation.ncp.nvstate import ChildEntry, NvState
 from harness.emulation.ncp.ram import NcpRam
@@ -73,7 +74,7 @@ class LoggedCommand:
     handled: bool
 
 
-class EmulatedNcp(SecurityHandlers, TableHandlers):
+class EmulatedNcp(SecurityHandlers, TableHandlers, CbkeHandlers):
     """The NCP. Wire `ash.data_received` to the host's bytes and `ash.attach(write)` to the host's port."""
 
     def __init__(
@@ -220,6 +221,9 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
 
     def cmd_getValue(self, p: dict) -> dict:
         value_id = p["valueId"]
+        cbke = self.cbke_get_value(value_id)
+        if cbke is not None:
+            return cbke
         if value_id == t.EzspValueId.VALUE_VERSION_INFO:
             major, minor, patch = STACK_RELEASES.get(self.version, STACK_RELEASES[19])
             value = t.uint16_t(STACK_BUILD).serialize() + bytes([major, minor, patch, 0])
@@ -237,6 +241,9 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
 
     def cmd_setValue(self, p: dict) -> dict:
         value_id, value = p["valueId"], bytes(p["value"])
+        cbke = self.cbke_set_value(value_id, value)
+        if cbke is not None:
+            return cbke
         if value_id == t.EzspValueId.VALUE_NWK_FRAME_COUNTER:
             self.nv.nwk_frame_counter = int.from_bytes(value[:4], "little")
         elif value_id == t.EzspValueId.VALUE_APS_FRAME_COUNTER:
