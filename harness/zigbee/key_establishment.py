@@ -264,6 +264,7 @@ class _Session:
     _tsn: int = 0
     _times: _PartnerTimes = field(default_factory=_PartnerTimes)
     _started: float = 0.0
+    _received: list[bytes] = field(default_factory=list)
 
     @property
     def done(self) -> bool:
@@ -329,6 +330,15 @@ class _Session:
         await self.crypto.finish(False)
         return outcome
 
+    def _is_duplicate(self, data: bytes) -> bool:
+        # A retransmitted frame (same sequence number and bytes) is dropped, as EmberZNet drops duplicate
+        # APS sequence numbers; it must not end the exchange as an "unexpected" message.
+        data = bytes(data)
+        if data in self._received:
+            return True
+        self._received.append(data)
+        return False
+
     def _received_terminate(self, command: TerminateKeyEstablishment) -> KeOutcome:
         try:
             status: TerminateStatus | None = TerminateStatus(command.status)
@@ -347,13 +357,14 @@ class KeInitiator(_Session):
         self._started = self.clock()
         cert = await self._local_cert()
         self._tsn = (self._tsn + 1) & 0xFF
-        await self.send(KeFrame(True, self._tsn, InitiateKeyEstablishment(
-            SUITE_2, self.config.ephemeral_data_generate_time, self.config.confirm_key_generate_time, cert)))
+        # state first: the answer may arrive while the frame is still being sent
         self.state = State.WAIT_INITIATE_RESPONSE
         self.deadline = self.clock() + self.config.timeout_margin
+        await self.send(KeFrame(True, self._tsn, InitiateKeyEstablishment(
+            SUITE_2, self.config.ephemeral_data_generate_time, self.config.confirm_key_generate_time, cert)))
 
     async def receive(self, data: bytes) -> KeOutcome | None:
-        if self.done:
+        if self.done or self._is_duplicate(data):
             return None
         try:
             frame = decode_frame(data)
@@ -379,9 +390,10 @@ class KeInitiator(_Session):
             except CbkeCryptoError as exc:
                 return await self._terminate(TerminateStatus.NO_RESOURCES, f"ephemeral key: {exc}", to_server=True)
             self._tsn = (self._tsn + 1) & 0xFF
-            await self.send(KeFrame(True, self._tsn, EphemeralData(qeu)))
+            # state first: the answer may arrive while the frame is still being sent
             self.state = State.WAIT_EPHEMERAL_RESPONSE
             self.deadline = self.clock() + self._times.ephemeral + self.config.timeout_margin
+            await self.send(KeFrame(True, self._tsn, EphemeralData(qeu)))
             return None
         if self.state is State.WAIT_EPHEMERAL_RESPONSE and isinstance(command, EphemeralData):
             assert self.partner_certificate is not None
@@ -392,9 +404,10 @@ class KeInitiator(_Session):
                 return await self._terminate(TerminateStatus.BAD_MESSAGE, f"partner ephemeral data (QEV): {exc}",
                                              to_server=True)
             self._tsn = (self._tsn + 1) & 0xFF
-            await self.send(KeFrame(True, self._tsn, ConfirmKeyData(self._smacs.initiator_mac)))
+            # state first: the answer may arrive while the frame is still being sent
             self.state = State.WAIT_CONFIRM_RESPONSE
             self.deadline = self.clock() + self._times.confirm + self.config.timeout_margin
+            await self.send(KeFrame(True, self._tsn, ConfirmKeyData(self._smacs.initiator_mac)))
             return None
         if self.state is State.WAIT_CONFIRM_RESPONSE and isinstance(command, ConfirmKeyData):
             assert self._smacs is not None
@@ -412,7 +425,7 @@ class KeResponder(_Session):
     """The KE server (the trust centre / Comms Hub side), as V in the SE spec."""
 
     async def receive(self, data: bytes) -> KeOutcome | None:
-        if self.done:
+        if self.done or self._is_duplicate(data):
             return None
         try:
             frame = decode_frame(data)
@@ -443,10 +456,11 @@ class KeResponder(_Session):
             if not isinstance(checked, Certificate):
                 return await self._terminate(*checked, to_server=False)
             self._times = _PartnerTimes(command.ephemeral_data_generate_time, command.confirm_key_generate_time)
-            await self.send(KeFrame(False, self._tsn, InitiateKeyEstablishment(
-                SUITE_2, self.config.ephemeral_data_generate_time, self.config.confirm_key_generate_time, cert)))
+            # state first: the answer may arrive while the frame is still being sent
             self.state = State.WAIT_EPHEMERAL_REQUEST
             self.deadline = self.clock() + self._times.ephemeral + self.config.timeout_margin
+            await self.send(KeFrame(False, self._tsn, InitiateKeyEstablishment(
+                SUITE_2, self.config.ephemeral_data_generate_time, self.config.confirm_key_generate_time, cert)))
             return None
         if self.state is State.WAIT_EPHEMERAL_REQUEST and isinstance(command, EphemeralData):
             assert self.partner_certificate is not None
@@ -457,9 +471,10 @@ class KeResponder(_Session):
             except (InvalidPoint, CbkeCryptoError) as exc:
                 return await self._terminate(TerminateStatus.BAD_MESSAGE, f"partner ephemeral data (QEU): {exc}",
                                              to_server=False)
-            await self.send(KeFrame(False, self._tsn, EphemeralData(qev)))
+            # state first: the answer may arrive while the frame is still being sent
             self.state = State.WAIT_CONFIRM_REQUEST
             self.deadline = self.clock() + self._times.confirm + self.config.timeout_margin
+            await self.send(KeFrame(False, self._tsn, EphemeralData(qev)))
             return None
         if self.state is State.WAIT_CONFIRM_REQUEST and isinstance(command, ConfirmKeyData):
             assert self._smacs is not None
