@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: bench test bench-perf tshark herdsman clean
+.PHONY: bench test bench-perf tshark herdsman openssl clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,16 @@ $(HERDSMAN_DIR)/.installed: tests/interop/package.json tests/interop/package-loc
 	  npm ci --prefix $(HERDSMAN_DIR) --no-audit --no-fund --silent && touch $@; \
 	else echo "npm not installed: the zigbee-herdsman interop tests will skip (fail under SMETS2_REQUIRE_HERDSMAN=1)"; fi
 
-test: $(STAMP) tshark herdsman
+# The OpenSSL CLI is the independent oracle for sect283k1 (CBKE suite 2) in tests/zigbee/test_cbke_openssl.py.
+openssl:
+	@if command -v openssl >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing openssl (apt-get)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null || echo "openssl install failed"; \
+	else echo "openssl not installed and cannot install it here (not root or no apt-get)"; fi
+
+test: $(STAMP) tshark herdsman openssl
 	$(PY) -m pytest -q --junitxml=reports/junit.xml
 	# topology 2 (hub under test): its scenarios run on the hub-DUT rig (the run above deselects them)
 	$(PY) -m pytest -q harness/scenarios/hub_dut --rig rigs/hub-dut-emulated.yaml --junitxml=reports/junit-hub-dut.xml

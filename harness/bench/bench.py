@@ -21,6 +21,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import zigpy.types as zt
+
 from harness.bench.han_link import HanLink
 from harness.bench.supplier import Supplier
 from harness.coverage_file import load_coverage_db
@@ -191,6 +193,10 @@ class Bench:
                                                timeout=self.rig.timeout("connect"))
         await self.coordinator.connect()
         await self.coordinator.form()
+        if c.kind == "emulated":  # a real stick runs CBKE only when it holds suite-2 data (`rig check` says)
+            server = await self.coordinator.enable_cbke()
+            cert = server.local_certificate
+            self.evidence.timeline.record("cbke.enabled", suite=2, issuer=cert.issuer_hex, subject=cert.subject_hex)
         info = self.coordinator.info()
         self.evidence.record.provenance["coordinator"] = {
             "port": self.coordinator.port if c.kind == "serial" else f"emulated ({c.transport})",
@@ -210,12 +216,22 @@ class Bench:
         from harness.emulation.network import DeviceSpec as HanDeviceSpec
         from harness.emulation.network import EmulatedHan
 
-        specs = [HanDeviceSpec(role, d.eui64.to_zigpy(), d.install_code.hex(), self.rig.install_code_crc_mode)
+        # CBKE: a test CA generated per bench issues every emulated meter's and the NCP's suite-2 certificate
+        from harness.zigbee.cbke.certificate import CertificateAuthority
+
+        self.cbke_ca = CertificateAuthority.generate()
+        self.evidence.record.provenance["cbke_ca"] = {"issuer": self.cbke_ca.issuer.hex().upper(),
+                                                      "public_key": self.cbke_ca.public_key.hex().upper()}
+        issuers = getattr(self, "cbke_device_issuers", {})  # role -> another CA (tests: unknown issuer)
+        specs = [HanDeviceSpec(role, d.eui64.to_zigpy(), d.install_code.hex(), self.rig.install_code_crc_mode,
+                               options={"cbke": issuers.get(role, self.cbke_ca).issue(
+                                   bytes(d.eui64.to_zigpy())[::-1], valid_from=0)})
                  for role, d in self.devices.items() if role in ("esme", "gsme", "ihd")]
         self.han = EmulatedHan(specs, pcap_path=self.evidence.attach("pcap", PCAP))
         self._stack.push_async_callback(self.han.close)
         self.ncp = self.han.make_ncp(self.rig.coordinator.ezsp_version, eui64=COORDINATOR_EUI,
                                      strict=self.rig.coordinator.strict)
+        self.ncp.install_cbke_data(self.cbke_ca.issue(bytes(zt.EUI64.convert(COORDINATOR_EUI))[::-1], valid_from=0))
         for device in self.devices.values():
             device.emulated = self.han.devices.get(device.eui64.to_zigpy())
         return await self._stack.enter_async_context(serve_ncp(self.ncp, self.rig.coordinator.transport))

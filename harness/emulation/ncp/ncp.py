@@ -32,6 +32,7 @@ import zigpy.types as zt
 
 from harness.emulation.ncp import self_zdo
 from harness.emulation.ncp.ash import NcpAsh
+from harness.emulation.ncp.cbke import CbkeHandlers
 from harness.emulation.ncp.codec import EzspCodec, EzspCommand, HeaderFormat
 from harness.emulation.ncp import handlers
 from harness.emulation.ncp.config import ConfigHandlers
@@ -79,7 +80,7 @@ class LoggedCommand:
     handled: bool
 
 
-class EmulatedNcp(JoiningHandlers, ConfigHandlers, SecurityHandlers, TableHandlers):
+class EmulatedNcp(JoiningHandlers, ConfigHandlers, SecurityHandlers, TableHandlers, CbkeHandlers):
     """The NCP. Wire `ash.data_received` to the host's bytes and `ash.attach(write)` to the host's port.
 
     Commands are answered by `cmd_<name>` methods here and in the mixins, or by handlers other modules register
