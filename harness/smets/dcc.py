@@ -183,6 +183,11 @@ class Dcc:
             if self.wan.is_up(chf):
                 self._wan(chf).up(clock.now())
 
+    @property
+    def clock(self) -> Clock:
+        """The DCC's (virtual) clock: senders read it for time-stamped bodies such as 8.1.1 CurrentDateTime."""
+        return self._clock
+
     # == entry point =============================================================================================
     def submit(self, request: Request | str | bytes, sender: Party) -> Response:
         """Answer one DUIS request from `sender`; every answer is also kept in `responses`."""
