@@ -318,7 +318,7 @@ def test_response_xml_has_the_dcc_shape() -> None:
                  "<sr:PostCode>M22 0RR<"):
         assert part in xml
     none = Response(rid, "12.1", ResponseCode.I0, at, at, payload=NoPremisesFound("new postcode"))
-    assert "<sr:NoPremisesFound>true<" in none.to_xml()
+    assert "<sr:CSPRegion>Unknown<" in none.to_xml() and "No premises found. new postcode<" in none.to_xml()
 
 
 def test_response_code_meanings_follow_domain_1_12() -> None:
