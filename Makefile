@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: bench test bench-perf tshark herdsman openssl clean
+.PHONY: bench test bench-perf tshark herdsman openssl dcc-tools clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,20 @@ $(HERDSMAN_DIR)/.installed: tests/interop/package.json tests/interop/package-loc
 	  npm ci --prefix $(HERDSMAN_DIR) --no-audit --no-fund --silent && touch $@; \
 	else echo "npm not installed: the zigbee-herdsman interop tests will skip (fail under SMETS2_REQUIRE_HERDSMAN=1)"; fi
 
+# The DCC's published tools, pinned, as test oracles (tests/dcc_tools/oracle.py): the DUIS schema and test signing
+# keys inside @smartdcc/duis-sign-wrap's tool.jar, the RTDS request templates, the DCC Boxed test keystore. Fetched
+# with `npm pack` (the packages themselves, no dependency tree) into the git-ignored .cache/dcc-tools/.
+DCC_TOOLS := .cache/dcc-tools
+DCC_NPM   := @smartdcc/duis-sign-wrap@0.1.2 @smartdcc/duis-templates@0.7.0 @smartdcc/dccboxed-keystore@0.4.2
+dcc-tools: $(DCC_TOOLS)/.installed
+$(DCC_TOOLS)/.installed: $(STAMP)
+	@if ! command -v npm >/dev/null 2>&1; then echo "npm not installed: DCC-tool tests will skip"; exit 0; fi; \
+	mkdir -p $(DCC_TOOLS) && cd $(DCC_TOOLS) && \
+	for p in $(DCC_NPM); do npm pack --silent "$$p" >/dev/null || exit 1; done && \
+	for f in smartdcc-*.tgz; do d=$${f%.tgz}; rm -rf "$$d"; mkdir -p "$$d" && tar xzf "$$f" -C "$$d" || exit 1; done && \
+	rm -rf tool-jar && ../../$(PY) -m zipfile -e smartdcc-duis-sign-wrap-0.1.2/package/dist/tool.jar tool-jar && \
+	touch .installed
+
 # The OpenSSL CLI is the independent oracle for sect283k1 (CBKE suite 2) in tests/zigbee/test_cbke_openssl.py.
 openssl:
 	@if command -v openssl >/dev/null 2>&1; then :; \
@@ -42,7 +56,7 @@ openssl:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null || echo "openssl install failed"; \
 	else echo "openssl not installed and cannot install it here (not root or no apt-get)"; fi
 
-test: $(STAMP) tshark herdsman openssl
+test: $(STAMP) tshark herdsman openssl dcc-tools
 	$(PY) -m pytest -q --junitxml=reports/junit.xml
 	# topology 2 (hub under test): its scenarios run on the hub-DUT rig (the run above deselects them)
 	$(PY) -m pytest -q harness/scenarios/hub_dut --rig rigs/hub-dut-emulated.yaml --junitxml=reports/junit-hub-dut.xml
