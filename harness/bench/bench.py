@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from harness.bench.frame_log import FrameLog
 from harness.bench.han_link import HanLink
 from harness.bench.supplier import Supplier
 from harness.coverage_file import load_coverage_db
@@ -30,7 +30,7 @@ from harness.drivers.operator import ConsoleOperator, Operator, ScriptedOperator
 from harness.drivers.power import CommandPowerSwitch, ManualPowerSwitch, PowerSwitch
 from harness.errors import JoinTimeout, RigError
 from harness.evidence.bundle import EZSP_LOG, PCAP, EvidenceBundle
-from harness.evidence.redaction import RedactingFormatter, redact_log_text
+from harness.evidence.redaction import redact_log_text
 from harness.rig import DeviceSpec, Rig
 from harness.smets.clock import VirtualClock
 from harness.smets.dcc import Dcc
@@ -53,7 +53,6 @@ INSTALLING = Party("Installing supplier", Eui64.parse("90-B3-D5-1F-30-01-00-00")
 INSTALLING_GAS = Party("Installing supplier (gas)", Eui64.parse("90-B3-D5-1F-30-01-00-00"), Role.GS)
 GAINING = Party("Gaining supplier", Eui64.parse("90-B3-D5-1F-30-03-00-00"), Role.IS)
 
-BENCH_LOGGERS = ("bellows.ezsp", "bellows.ash", "bellows.uart")
 # The SM WAN coverage database the emulated DCC answers SR 12.1 from (invented data; see the file's header).
 COVERAGE_DB = Path(__file__).resolve().parents[2] / "fixtures" / "coverage_db.yaml"
 
@@ -103,14 +102,17 @@ class Bench:
         self.ncp: Any = None
         self.link: HanLink | None = None
         self._stack = contextlib.AsyncExitStack()
-        self._log_handler: logging.Handler | None = None
-        self._log_levels: dict[str, int] = {}
+        self.frame_log: FrameLog | None = None
+        # The fleet keeps a premises' frame log only if it fails (or is sampled): see harness/bench/frame_log.py.
+        self.defer_frame_log = False
+        self.keep_frame_log = True
         self._observe()
 
     # -- start / stop --------------------------------------------------------------------------------------
     @classmethod
-    async def start(cls, rig: Rig, evidence: EvidenceBundle) -> Bench:
+    async def start(cls, rig: Rig, evidence: EvidenceBundle, *, defer_frame_log: bool = False) -> Bench:
         bench = cls(rig, evidence)
+        bench.defer_frame_log = defer_frame_log
         try:
             bench._premises()
             await bench._open_coordinator()
@@ -131,12 +133,8 @@ class Bench:
             await self._stack.aclose()
         finally:
             self._write_ncp_log()
-            if self._log_handler is not None:
-                for name in BENCH_LOGGERS:
-                    logger = logging.getLogger(name)
-                    logger.removeHandler(self._log_handler)
-                    logger.setLevel(self._log_levels.get(name, logging.NOTSET))
-                self._log_handler.close()
+            if self.frame_log is not None:
+                self.frame_log.close(keep=self.keep_frame_log)
         if check_emulator:
             self._check_emulator()
 
@@ -171,14 +169,9 @@ class Bench:
         return None
 
     async def _open_coordinator(self) -> None:
-        self._log_handler = logging.FileHandler(self.evidence.attach("ezsp_log", EZSP_LOG))
-        self._log_handler.setFormatter(RedactingFormatter("%(asctime)s %(name)s %(message)s",
-                                                          reveal=self.evidence.reveal_secrets))
-        for name in BENCH_LOGGERS:
-            logger = logging.getLogger(name)
-            self._log_levels[name] = logger.level
-            logger.addHandler(self._log_handler)
-            logger.setLevel(logging.DEBUG)
+        # This bench's frames only, even with other benches in the same event loop (harness/bench/frame_log.py).
+        self.frame_log = FrameLog.open(self.evidence.attach("ezsp_log", EZSP_LOG),
+                                       reveal_secrets=self.evidence.reveal_secrets, deferred=self.defer_frame_log)
 
         c = self.rig.coordinator
         if c.kind == "emulated":
