@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "coverage",
     "rig",
     "emulate",
+    "fleet",
 )
 
 EXIT_USAGE = 2

@@ -102,17 +102,25 @@ class Bench:
         self.ncp: Any = None
         self.link: HanLink | None = None
         self._stack = contextlib.AsyncExitStack()
+        self._ncp_nv: Any = None
         self.frame_log: FrameLog | None = None
         # The fleet keeps a premises' frame log only if it fails (or is sampled): see harness/bench/frame_log.py.
-        self.defer_frame_log = False
+        self.frame_log_mode = "on"
         self.keep_frame_log = True
         self._observe()
 
     # -- start / stop --------------------------------------------------------------------------------------
     @classmethod
-    async def start(cls, rig: Rig, evidence: EvidenceBundle, *, defer_frame_log: bool = False) -> Bench:
+    async def start(cls, rig: Rig, evidence: EvidenceBundle, *, frame_log: str = "on", ncp_nv: Any = None) -> Bench:
+        """`frame_log`: "on" (ezsp.log written as it goes), "deferred" (formatted and written at stop only if
+        `keep_frame_log`), "off" (bellows' loggers stay quiet). `ncp_nv`: an emulated NCP's NvState to start from
+        (a formed network: bellows then starts the network it finds, about 100 EZSP commands, instead of forming
+        one, about 590; the fleet does this)."""
+        if frame_log not in ("on", "deferred", "off"):
+            raise ValueError(f"frame_log={frame_log!r} is not on, deferred or off")
         bench = cls(rig, evidence)
-        bench.defer_frame_log = defer_frame_log
+        bench.frame_log_mode = frame_log
+        bench._ncp_nv = ncp_nv
         try:
             bench._premises()
             await bench._open_coordinator()
@@ -170,8 +178,10 @@ class Bench:
 
     async def _open_coordinator(self) -> None:
         # This bench's frames only, even with other benches in the same event loop (harness/bench/frame_log.py).
-        self.frame_log = FrameLog.open(self.evidence.attach("ezsp_log", EZSP_LOG),
-                                       reveal_secrets=self.evidence.reveal_secrets, deferred=self.defer_frame_log)
+        if self.frame_log_mode != "off":
+            self.frame_log = FrameLog.open(self.evidence.attach("ezsp_log", EZSP_LOG),
+                                           reveal_secrets=self.evidence.reveal_secrets,
+                                           deferred=self.frame_log_mode == "deferred")
 
         c = self.rig.coordinator
         if c.kind == "emulated":
@@ -208,7 +218,7 @@ class Bench:
         self.han = EmulatedHan(specs, pcap_path=self.evidence.attach("pcap", PCAP))
         self._stack.push_async_callback(self.han.close)
         self.ncp = self.han.make_ncp(self.rig.coordinator.ezsp_version, eui64=COORDINATOR_EUI,
-                                     strict=self.rig.coordinator.strict)
+                                     strict=self.rig.coordinator.strict, nv=self._ncp_nv)
         for device in self.devices.values():
             device.emulated = self.han.devices.get(device.eui64.to_zigpy())
         return await self._stack.enter_async_context(serve_ncp(self.ncp, self.rig.coordinator.transport))
