@@ -108,3 +108,12 @@ def test_fleet_refuses_a_rig_it_cannot_replicate(tmp_path, capsys):
                                                      "kind: serial\n  port: /dev/serial/by-id/usb-x\n", 1))
     assert main(["fleet", "--rig", str(rig), "--premises", "2"]) == 2
     assert "fleet mode needs an emulated coordinator" in capsys.readouterr().err
+
+
+def test_top_level_help_imports_neither_bellows_nor_zigpy():
+    import subprocess
+    import sys
+    code = ("import sys, harness.cli as c\ntry:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print('LOADED', [m for m in ('bellows', 'zigpy') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "fleet" in out and "LOADED []" in out
