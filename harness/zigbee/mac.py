@@ -66,13 +66,25 @@ _FRAME = "MAC frame"
 _FCS_LENGTH = 2
 
 
-def fcs(data: bytes) -> int:
-    """802.15.4 FCS: CRC-16/KERMIT (ITU-T poly 0x1021 reflected, init 0, no final XOR), sent LSB first."""
+def _fcs_bitwise(data: bytes) -> int:
     crc = 0
     for byte in data:
         crc ^= byte
         for _ in range(8):
             crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+    return crc
+
+
+# One table entry per byte value, so the CRC costs a lookup per byte, not eight shifts (every frame is checked).
+_FCS_TABLE = tuple(_fcs_bitwise(bytes([value])) for value in range(256))
+
+
+def fcs(data: bytes) -> int:
+    """802.15.4 FCS: CRC-16/KERMIT (ITU-T poly 0x1021 reflected, init 0, no final XOR), sent LSB first."""
+    crc = 0
+    table = _FCS_TABLE
+    for byte in data:
+        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
     return crc
 
 
