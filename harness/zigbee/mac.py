@@ -15,6 +15,8 @@ An address is modelled by its type: None (mode 0), int (short, mode 2) or zigpy 
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import ClassVar, Union
@@ -485,7 +487,17 @@ class MacFrame:
 
     @classmethod
     def from_bytes(cls, data: bytes, *, with_fcs: bool = True) -> "MacFrame":
-        """Decode a PSDU; with `with_fcs` the last two bytes are the FCS and must match (else DecodeError)."""
+        """Decode a PSDU; with `with_fcs` the last two bytes are the FCS and must match (else DecodeError).
+
+        Frames are immutable, so the decoding of a PSDU just seen is reused: on a simulated channel every node in
+        range decodes the same broadcast (a beacon request, a beacon), and a HAN of 200 meters would decode each
+        one 200 times. Errors are not cached; each caller gets its own DecodeError."""
+        if cls is MacFrame and with_fcs:
+            return _decode_psdu(bytes(data))
+        return cls._decode(data, with_fcs=with_fcs)
+
+    @classmethod
+    def _decode(cls, data: bytes, *, with_fcs: bool = True) -> "MacFrame":
         data = bytes(data)
         if with_fcs:
             if len(data) < 3 + _FCS_LENGTH:
@@ -557,3 +569,8 @@ class MacFrame:
     @classmethod
     def beacon_request(cls, seq: int) -> "MacFrame":
         return cls(MacFrameType.COMMAND, seq, BROADCAST_PAN, BROADCAST_ADDRESS, payload=BeaconRequest())
+
+
+@functools.lru_cache(maxsize=512)
+def _decode_psdu(psdu: bytes) -> MacFrame:
+    return MacFrame._decode(psdu, with_fcs=True)
