@@ -74,6 +74,26 @@ class BenchDevice:
         return f"BenchDevice({self.role} {self.eui64.dcc})"
 
 
+class _PlacePower:
+    """A device's power switch in the coordinator's labgrid place, looked up when first used."""
+
+    def __init__(self, bench: Bench, spec: DeviceSpec) -> None:
+        self._bench, self._spec = bench, spec
+
+    def _switch(self) -> PowerSwitch:
+        if self._bench.place is None:
+            raise RigError(f"{self._bench.rig.path}: devices.{self._spec.role}.power is a labgrid power port, but "
+                           "the coordinator is not in a labgrid place (coordinator.kind: labgrid)")
+        assert self._spec.power.resource is not None
+        return self._bench.place.power_switch(self._spec.power.resource)
+
+    async def on(self) -> None:
+        await self._switch().on()
+
+    async def off(self) -> None:
+        await self._switch().off()
+
+
 class Bench:
     """Build with `await Bench.start(rig, evidence)`; always `await bench.stop()` (the pytest fixture does)."""
 
@@ -103,6 +123,7 @@ class Bench:
         self.link: HanLink | None = None
         self._stack = contextlib.AsyncExitStack()
         self._ncp_nv: Any = None
+        self.place: Any = None  # harness.drivers.labgrid_place.LabgridPlace when the rig names one
         self.frame_log: FrameLog | None = None
         # The fleet keeps a premises' frame log only if it fails (or is sampled): see harness/bench/frame_log.py.
         self.frame_log_mode = "on"
@@ -174,6 +195,8 @@ class Bench:
             return CommandPowerSwitch(spec.power.on, spec.power.off)
         if spec.power.kind == "manual":
             return ManualPowerSwitch(self.operator, spec.role.upper())
+        if spec.power.kind == "labgrid":
+            return _PlacePower(self, spec)  # resolved once the place is acquired
         return None
 
     async def _open_coordinator(self) -> None:
@@ -187,6 +210,18 @@ class Bench:
         if c.kind == "emulated":
             url = await self._start_emulated_han()
             self.coordinator = EzspCoordinator(url, timeout=self.rig.timeout("connect"))
+        elif c.kind == "labgrid":
+            assert c.labgrid is not None
+            from harness.drivers.labgrid_place import LabgridPlace
+
+            self.place = LabgridPlace(c.labgrid.place, c.labgrid.coordinator, timeout=self.rig.timeout("connect"))
+            await self.place.acquire()
+            self._stack.push_async_callback(self.place.release)  # released at stop, also after a crash
+            url = self.place.serial_url()
+            self.evidence.timeline.record("labgrid.acquired", place=c.labgrid.place,
+                                          coordinator=self.place.coordinator, port=url)
+            self.coordinator = EzspCoordinator(url, baudrate=c.labgrid.baudrate, flow_control=c.labgrid.flow_control,
+                                               timeout=self.rig.timeout("connect"))
         else:
             assert c.port is not None
             self.coordinator = EzspCoordinator(c.port.url, baudrate=c.port.baudrate,
@@ -196,7 +231,8 @@ class Bench:
         await self.coordinator.form()
         info = self.coordinator.info()
         self.evidence.record.provenance["coordinator"] = {
-            "port": self.coordinator.port if c.kind == "serial" else f"emulated ({c.transport})",
+            "port": self.coordinator.port if c.kind != "emulated" else f"emulated ({c.transport})",
+            **({"labgrid_place": c.labgrid.place} if c.labgrid is not None else {}),
             "ezsp_protocol_version": info.protocol_version, "stack_version": info.stack_version,
             "eui64": str(info.eui64), "channel": info.channel, "pan_id": f"0x{info.pan_id:04X}",
         }
