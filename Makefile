@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: bench test bench-perf tshark clean
+.PHONY: bench test bench-perf bench-perf-fleet tshark clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,14 +22,21 @@ tshark:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null || echo "tshark install failed"; \
 	else echo "tshark not installed and cannot install it here (not root or no apt-get)"; fi
 
+# -n 2: the suite runs in two pytest-xdist workers (no shared ports, files or bundle folders; tests/fleet,
+# docs/performance.md). TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP) tshark
-	$(PY) -m pytest -q --junitxml=reports/junit.xml
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --junitxml=reports/junit.xml
 
 bench: $(STAMP)
 	$(VENV)/bin/smets2-harness run --rig rigs/emulated.yaml
 
 bench-perf: $(STAMP)
 	$(PY) -m harness.bench.perf
+
+# Fleet throughput alone (premises/s against the 33/s target, memory per premises, ratio to the domain-only path).
+bench-perf-fleet: $(STAMP)
+	$(PY) -m harness.bench.perf_fleet
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache
