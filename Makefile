@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: bench test bench-perf tshark herdsman openssl dcc-tools clean
+.PHONY: bench test bench-perf bench-perf-fleet tshark herdsman openssl dcc-tools clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ $(HERDSMAN_DIR)/.installed: tests/interop/package.json tests/interop/package-loc
 	  npm ci --prefix $(HERDSMAN_DIR) --no-audit --no-fund --silent && touch $@; \
 	else echo "npm not installed: the zigbee-herdsman interop tests will skip (fail under SMETS2_REQUIRE_HERDSMAN=1)"; fi
 
+# -n 2: the suite runs in two pytest-xdist workers (no shared ports, files or bundle folders; tests/fleet,
+# docs/performance.md). TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
+
 # The DCC's published tools, pinned, as test oracles (tests/dcc_tools/oracle.py): the DUIS schema and test signing
 # keys inside @smartdcc/duis-sign-wrap's tool.jar, the RTDS request templates, the DCC Boxed test keystore. Fetched
 # with `npm pack` (the packages themselves, no dependency tree) into the git-ignored .cache/dcc-tools/.
@@ -57,7 +61,7 @@ openssl:
 	else echo "openssl not installed and cannot install it here (not root or no apt-get)"; fi
 
 test: $(STAMP) tshark herdsman openssl dcc-tools
-	$(PY) -m pytest -q --junitxml=reports/junit.xml
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --junitxml=reports/junit.xml
 	# topology 2 (hub under test): its scenarios run on the hub-DUT rig (the run above deselects them)
 	$(PY) -m pytest -q harness/scenarios/hub_dut --rig rigs/hub-dut-emulated.yaml --junitxml=reports/junit-hub-dut.xml
 
@@ -70,6 +74,10 @@ bench: $(STAMP)
 
 bench-perf: $(STAMP)
 	$(PY) -m harness.bench.perf
+
+# Fleet throughput alone (premises/s against the 33/s target, memory per premises, ratio to the domain-only path).
+bench-perf-fleet: $(STAMP)
+	$(PY) -m harness.bench.perf_fleet
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

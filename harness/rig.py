@@ -62,12 +62,23 @@ class SerialPort:
 
 
 @dataclass(frozen=True)
+class LabgridPlaceSpec:
+    """A coordinator stick in a labgrid place: acquired through the labgrid coordinator (docs/labgrid.md)."""
+
+    place: str
+    coordinator: str | None = None  # host:port of the labgrid coordinator; None: $LG_COORDINATOR or labgrid's default
+    baudrate: int = 115200
+    flow_control: Literal["software", "hardware", "none"] = "software"
+
+
+@dataclass(frozen=True)
 class CoordinatorSpec:
-    kind: Literal["emulated", "serial"]
+    kind: Literal["emulated", "serial", "labgrid"]
     ezsp_version: int = 13
     transport: Literal["pty", "tcp"] = "pty"
     strict: bool = True
     port: SerialPort | None = None
+    labgrid: LabgridPlaceSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -116,9 +127,10 @@ class InstallCodeSource:
 class PowerSpec:
     """How the bench powers a device: emulated devices directly, real ones manually or by a command."""
 
-    kind: Literal["emulated", "manual", "command"]
+    kind: Literal["emulated", "manual", "command", "labgrid"]
     on: str | None = None
     off: str | None = None
+    resource: str | None = None  # labgrid: the power resource's name in the coordinator's place
 
 
 @dataclass(frozen=True)
@@ -358,7 +370,19 @@ def _optional_text(doc: _Doc, raw: Mapping[str, Any], key: str, field_path: str)
 
 def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
     c = _mapping(doc, raw, "coordinator")
-    kind = _choice(doc, _required(doc, c, "kind", "coordinator"), "coordinator.kind", ("emulated", "serial"))
+    kind = _choice(doc, _required(doc, c, "kind", "coordinator"), "coordinator.kind",
+                   ("emulated", "serial", "labgrid"))
+    if kind == "labgrid":
+        _only(doc, c, "coordinator", ("kind", "place", "coordinator", "baudrate", "flow_control"))
+        place = _optional_text(doc, c, "place", "coordinator") if "place" in c else None
+        if not place:
+            raise doc.error("coordinator.place", "missing (expected the labgrid place holding the coordinator stick)")
+        address = _optional_text(doc, c, "coordinator", "coordinator") if "coordinator" in c else None
+        baud = c.get("baudrate", 115200)
+        if isinstance(baud, bool) or not isinstance(baud, int) or baud <= 0:
+            raise doc.error("coordinator.baudrate", f"{baud!r} is not a baud rate")
+        flow = _choice(doc, c.get("flow_control", "software"), "coordinator.flow_control", FLOW_CONTROLS)
+        return CoordinatorSpec(kind="labgrid", labgrid=LabgridPlaceSpec(place, address, baud, flow))
     if kind == "emulated":
         _only(doc, c, "coordinator", ("kind", "ezsp_version", "transport", "strict"))
         version = c.get("ezsp_version", 13)
@@ -415,8 +439,13 @@ def _power(doc: _Doc, raw: Any, field_path: str, kind: str) -> PowerSpec:
     if raw is None:
         return PowerSpec(kind="emulated" if kind == "emulated" else "manual")
     p = _mapping(doc, raw, field_path)
-    _only(doc, p, field_path, ("kind", "on", "off"))
-    pkind = _choice(doc, _required(doc, p, "kind", field_path), f"{field_path}.kind", ("manual", "command"))
+    _only(doc, p, field_path, ("kind", "on", "off", "resource"))
+    pkind = _choice(doc, _required(doc, p, "kind", field_path), f"{field_path}.kind", ("manual", "command", "labgrid"))
+    if pkind == "labgrid":  # a power resource of the coordinator's labgrid place (NetworkPowerPort, ...)
+        name = _optional_text(doc, p, "resource", field_path) if "resource" in p else None
+        if not name:
+            raise doc.error(f"{field_path}.resource", "missing (expected the power resource's name in the place)")
+        return PowerSpec(kind="labgrid", resource=name)
     if pkind == "command":
         commands = {}
         for key in ("on", "off"):

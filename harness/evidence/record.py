@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import subprocess
@@ -51,6 +52,7 @@ class TestRecord:
         path.write_text(json.dumps(asdict(self), indent=2, default=str) + "\n")
 
 
+@functools.lru_cache(maxsize=8)  # one `git rev-parse` per process, not per bench (the fleet starts thousands)
 def git_sha(cwd: Path | None = None) -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5)
