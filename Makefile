@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: bench test bench-perf bench-perf-fleet tshark herdsman openssl dcc-tools clean
+.PHONY: bench test bench-perf bench-perf-fleet tshark herdsman openssl dcc-tools chromium clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,16 @@ $(HERDSMAN_DIR)/.installed: tests/interop/package.json tests/interop/package-loc
 	  npm ci --prefix $(HERDSMAN_DIR) --no-audit --no-fund --silent && touch $@; \
 	else echo "npm not installed: the zigbee-herdsman interop tests will skip (fail under SMETS2_REQUIRE_HERDSMAN=1)"; fi
 
+# Headless Chromium renders the HTML report in tests/test_evidence_report_browser.py (Debian package, pinned).
+CHROMIUM_VERSION := 156.0.8078.114-1~deb12u1
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium $(CHROMIUM_VERSION) (apt-get)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium=$(CHROMIUM_VERSION) >/dev/null || echo "chromium install failed"; \
+	else echo "chromium not installed and cannot install it here (not root or no apt-get)"; fi
+
 # -n 2: the suite runs in two pytest-xdist workers (no shared ports, files or bundle folders; tests/fleet,
 # docs/performance.md). TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= 2
@@ -60,7 +70,7 @@ openssl:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null || echo "openssl install failed"; \
 	else echo "openssl not installed and cannot install it here (not root or no apt-get)"; fi
 
-test: $(STAMP) tshark herdsman openssl dcc-tools
+test: $(STAMP) tshark herdsman openssl dcc-tools chromium
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --junitxml=reports/junit.xml
 	# topology 2 (hub under test): its scenarios run on the hub-DUT rig (the run above deselects them)
 	$(PY) -m pytest -q harness/scenarios/hub_dut --rig rigs/hub-dut-emulated.yaml --junitxml=reports/junit-hub-dut.xml

@@ -14,6 +14,7 @@ from harness.errors import HarnessError
 COMMAND_MODULES: tuple[str, ...] = (
     "installcode",
     "run",
+    "report",
     "duis",
     "coverage",
     "rig",

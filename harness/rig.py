@@ -9,7 +9,6 @@ The schema is checked by hand rather than with a schema library so that every me
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from harness.errors import InputError, RigError
+from harness.inputs import MAX_DEPTH, MAX_NODES, RIG_MAX_BYTES, read_text
 
 if TYPE_CHECKING:
     from harness.zigbee.installcode import InstallCode
@@ -248,31 +248,45 @@ class _Doc:
             line = mark.line + 1 if mark else None
             problem = getattr(exc, "problem", None) or str(exc)
             raise RigFileError(path, "", f"not valid YAML: {problem}", line) from exc
+        except RecursionError:  # `[[[[...`: PyYAML's composer recurses once per level
+            raise RigFileError(path, "", f"not valid YAML: nested too deeply (at most {MAX_DEPTH} levels)") from None
         if node is None:
             raise RigFileError(path, "", "the file is empty (expected a mapping with coordinator, hub, devices)")
         self.lines: dict[str, int] = {}
         self.raw: dict[str, str] = {}
+        self._nodes_left = MAX_NODES
         self.data = self._walk(node, "", node.start_mark.line + 1)
 
-    def _walk(self, node: yaml.Node, path: str, line: int) -> Any:
-        self.lines[path] = line
+    def _walk(self, node: yaml.Node, path: str, line: int, depth: int = 0) -> Any:
+        # Budgets: an alias is walked each time it is used, so a billion-laughs bomb or a recursive anchor ends
+        # here with a message instead of eating the memory or the stack.
+        self._nodes_left -= 1
+        if self._nodes_left < 0:
+            raise RigFileError(self.path, path, f"more than {MAX_NODES} values with aliases expanded (an alias bomb?)",
+                               line)
+        if depth > MAX_DEPTH:
+            raise RigFileError(self.path, path, f"nested more than {MAX_DEPTH} levels (a recursive anchor?)", line)
+        self.lines.setdefault(path, line)
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
+                key_line = key_node.start_mark.line + 1
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise RigFileError(self.path, path, "a field name must be text, not a list or mapping", key_line)
                 key = str(key_node.value)
                 sub = f"{path}.{key}" if path else key
-                key_line = key_node.start_mark.line + 1
                 if key in out:
                     raise RigFileError(self.path, sub, f"given twice (first on line {self.lines[sub]})", key_line)
-                out[key] = self._walk(value_node, sub, key_line)
+                out[key] = self._walk(value_node, sub, key_line, depth + 1)
             return out
         if isinstance(node, yaml.SequenceNode):
-            return [self._walk(v, f"{path}[{i}]", v.start_mark.line + 1) for i, v in enumerate(node.value)]
+            return [self._walk(v, f"{path}[{i}]", v.start_mark.line + 1, depth + 1) for i, v in enumerate(node.value)]
         self.raw[path] = str(node.value)
         try:
             return SafeConstructor().construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError) as exc:  # e.g. 2020-13-45 looks like a date but is not one
-            raise RigFileError(self.path, path, f"{node.value!r} is not a valid value: {exc}", line) from exc
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:  # e.g. 2020-13-45 looks like a date but is not
+            raise RigFileError(self.path, path, f"{_brief(node.value)} is not a valid value: "
+                               f"{str(exc).splitlines()[0][:60]}", line) from exc
 
     def text(self, field_path: str, value: Any) -> str:
         """A scalar as the user wrote it (for hex fields YAML may have read as a number)."""
@@ -305,7 +319,7 @@ def _only(doc: _Doc, value: Mapping[str, Any], field_path: str, allowed: tuple[s
 
 def _choice(doc: _Doc, value: Any, field_path: str, choices: tuple[Any, ...]) -> Any:
     if value not in choices:
-        raise doc.error(field_path, f"{value!r} is not one of {', '.join(map(str, choices))}")
+        raise doc.error(field_path, f"{_brief(value)} is not one of {', '.join(map(str, choices))}")
     return value
 
 
@@ -321,15 +335,19 @@ def _eui64(doc: _Doc, value: Any, field_path: str) -> str:
     hex_digits = "".join(ch for ch in text if ch not in "-: ")
     if len(hex_digits) != 16 or any(ch not in "0123456789abcdefABCDEF" for ch in hex_digits):
         raise doc.error(
-            field_path, f"{text!r} is not an EUI-64 (expected 8 bytes of hex, e.g. 00-0D-6F-00-0A-BC-DE-F0)"
+            field_path, f"{_brief(text)} is not an EUI-64 (expected 8 bytes of hex, e.g. 00-0D-6F-00-0A-BC-DE-F0)"
         )
     upper = hex_digits.upper()
     return "-".join(upper[i : i + 2] for i in range(0, 16, 2))
 
 
+MAX_TIMEOUT = 30 * 86400.0  # seconds; longer than any bench step, short enough for asyncio and float
+
+
 def _positive_number(doc: _Doc, value: Any, field_path: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-        raise doc.error(field_path, f"{value!r} is not a positive number of seconds")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (0 < value <= MAX_TIMEOUT):
+        raise doc.error(field_path, f"{_brief(value)} is not a positive number of seconds "
+                        f"(expected above 0, at most {MAX_TIMEOUT:.0f} = 30 days)")
     return float(value)
 
 
@@ -341,7 +359,7 @@ def _port_url(doc: _Doc, value: Any) -> str:
     fp = "coordinator.port"
     if not isinstance(value, str) or not value.strip():
         raise doc.error(
-            fp, f"{value!r} is not a port (expected /dev/serial/by-id/..., tcp://host:port or rfc2217://host:port)"
+            fp, f"{_brief(value)} is not a port (expected /dev/serial/by-id/..., tcp://host:port or rfc2217://host:port)"
         )
     url = value.strip()
     if "://" not in url:
@@ -349,13 +367,13 @@ def _port_url(doc: _Doc, value: Any) -> str:
     scheme, rest = url.split("://", 1)
     if scheme == "device":
         if not rest:
-            raise doc.error(fp, f"{url!r} has no device path")
+            raise doc.error(fp, f"{_brief(url)} has no device path")
         return url
     if scheme not in NETWORK_SCHEMES:
-        raise doc.error(fp, f"{url!r}: scheme not supported (use a device path, tcp://, rfc2217://)")
+        raise doc.error(fp, f"{_brief(url)}: scheme not supported (use a device path, tcp://, rfc2217://)")
     host, _, port = rest.partition("/")[0].rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise doc.error(fp, f"{url!r} is not {scheme}://host:port (port 1-65535)")
+        raise doc.error(fp, f"{_brief(url)} is not {scheme}://host:port (port 1-65535)")
     return url
 
 
@@ -364,7 +382,7 @@ def _optional_text(doc: _Doc, raw: Mapping[str, Any], key: str, field_path: str)
     if value is None:
         return None
     if isinstance(value, Mapping | list):
-        raise doc.error(f"{field_path}.{key}", f"{value!r} is not text")
+        raise doc.error(f"{field_path}.{key}", f"{_brief(value)} is not text")
     return doc.text(f"{field_path}.{key}", value)
 
 
@@ -398,8 +416,8 @@ def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
     _only(doc, c, "coordinator", ("kind", "port", "baudrate", "flow_control"))
     url = _port_url(doc, _required(doc, c, "port", "coordinator"))
     baud = c.get("baudrate", 115200)
-    if isinstance(baud, bool) or not isinstance(baud, int) or baud <= 0:
-        raise doc.error("coordinator.baudrate", f"{baud!r} is not a baud rate")
+    if isinstance(baud, bool) or not isinstance(baud, int) or not 0 < baud <= 10_000_000:
+        raise doc.error("coordinator.baudrate", f"{_brief(baud)} is not a baud rate (expected e.g. 115200)")
     flow = _choice(doc, c.get("flow_control", "software"), "coordinator.flow_control", FLOW_CONTROLS)
     return CoordinatorSpec(kind="serial", port=SerialPort(url=url, baudrate=baud, flow_control=flow))
 
@@ -411,11 +429,11 @@ def _install_code(doc: _Doc, raw: Any, field_path: str, crc_mode: str) -> Instal
     if isinstance(raw, Mapping):
         _only(doc, raw, field_path, ("env", "file"))
         if len(raw) != 1:
-            raise doc.error(field_path, f"give exactly one source ({_SOURCE_HELP}), got {dict(raw)!r}")
+            raise doc.error(field_path, f"give exactly one source ({_SOURCE_HELP}), got {_brief(dict(raw))}")
         (kind, value), = raw.items()
         if not isinstance(value, str) or not value.strip():
             what = "an environment variable name" if kind == "env" else "a file path"
-            raise doc.error(f"{field_path}.{kind}", f"{value!r} is not {what}")
+            raise doc.error(f"{field_path}.{kind}", f"{_brief(value)} is not {what}")
         if kind == "env":
             return InstallCodeSource(kind="env", variable=value.strip())
         return InstallCodeSource(kind="file", path=value.strip(), base_dir=str(Path(doc.path).parent))
@@ -528,12 +546,10 @@ def parse_rig(text: str, path: str = "<rig>") -> Rig:
 
 def load_rig(path: str | os.PathLike[str]) -> Rig:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RigFileError(str(p), "", "no such rig file") from None
-    except OSError as exc:
-        raise RigFileError(str(p), "", f"cannot read: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise RigFileError(str(p), "", f"not a text file (byte {exc.start} is not UTF-8; expected YAML)") from exc
+    if not os.path.lexists(p):
+        raise RigFileError(str(p), "", "no such rig file")
+    try:  # a regular file only (a FIFO would hang), at most RIG_MAX_BYTES, UTF-8 with the bad byte's offset named
+        text = read_text(p, what="rig file", max_bytes=RIG_MAX_BYTES, expected="a YAML rig file")
+    except InputError as exc:
+        raise RigFileError(str(p), "", str(exc).removeprefix(f"{p}: ")) from None
     return parse_rig(text, str(p))

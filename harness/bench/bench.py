@@ -56,7 +56,7 @@ INSTALLING_GAS = Party("Installing supplier (gas)", Eui64.parse("90-B3-D5-1F-30-
 GAINING = Party("Gaining supplier", Eui64.parse("90-B3-D5-1F-30-03-00-00"), Role.IS)
 
 # The SM WAN coverage database the emulated DCC answers SR 12.1 from (invented data; see the file's header).
-COVERAGE_DB = Path(__file__).resolve().parents[2] / "fixtures" / "coverage_db.yaml"
+COVERAGE_DB = Path(__file__).resolve().parents[1] / "fixtures" / "coverage_db.yaml"  # shipped in the package
 
 
 @dataclass
@@ -267,6 +267,9 @@ class Bench:
                                    bytes(d.eui64.to_zigpy())[::-1], valid_from=0)})
                  for role, d in self.devices.items() if role in ("esme", "gsme", "ihd")]
         self.han = EmulatedHan(specs, pcap_path=self.evidence.attach("pcap", PCAP))
+        if self.han.sniffer is not None:  # the key table exists from the first frame on, so a crash keeps it
+            self.han.sniffer.write_key_table()
+            self.evidence.save()
         self._stack.push_async_callback(self.han.close)
         self.ncp = self.han.make_ncp(self.rig.coordinator.ezsp_version, eui64=COORDINATOR_EUI,
                                      strict=self.rig.coordinator.strict, nv=self._ncp_nv)
