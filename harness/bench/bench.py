@@ -26,7 +26,10 @@ from harness.bench.supplier import Supplier
 from harness.coverage_file import load_coverage_db
 from harness.drivers.base import JoinedDevice
 from harness.drivers.ezsp import EzspCoordinator
-from harness.drivers.operator import ConsoleOperator, Operator, ScriptedOperator
+from harness.bench import clean_state
+from harness.bench.identity import identity_problems, network_config
+from harness.drivers.operator import Operator, OperatorAction, RecordedOperator, ScriptedOperator, make_operator
+from harness.drivers.operator import OperatorChannel
 from harness.drivers.power import CommandPowerSwitch, ManualPowerSwitch, PowerSwitch
 from harness.errors import JoinTimeout, RigError
 from harness.evidence.bundle import EZSP_LOG, PCAP, EvidenceBundle
@@ -47,7 +50,6 @@ DEVICE_TYPES = {"esme": DeviceType.ESME, "gsme": DeviceType.GSME, "ihd": DeviceT
 # Example MPxNs with valid check digits (identities.Mpan); a bench premises has one electricity and one gas supply.
 MPAN = "1312345678118"
 MPRN = "1234567890"
-COORDINATOR_EUI = "00:12:4B:00:1C:A1:B2:C3"
 
 INSTALLING = Party("Installing supplier", Eui64.parse("90-B3-D5-1F-30-01-00-00"), Role.IS)
 INSTALLING_GAS = Party("Installing supplier (gas)", Eui64.parse("90-B3-D5-1F-30-01-00-00"), Role.GS)
@@ -78,10 +80,11 @@ class BenchDevice:
 class Bench:
     """Build with `await Bench.start(rig, evidence)`; always `await bench.stop()` (the pytest fixture does)."""
 
-    def __init__(self, rig: Rig, evidence: EvidenceBundle) -> None:
+    def __init__(self, rig: Rig, evidence: EvidenceBundle, *, operator: Operator | None = None) -> None:
         self.rig = rig
         self.evidence = evidence
         self.clock = VirtualClock()
+        self.clock_started_at = self.clock.now()
         evidence.timeline.bind_clock(self.clock.now)
         self.chf = Eui64.parse(rig.hub.eui64)
         self.smi = SmartMeteringInventory(self.clock)
@@ -97,7 +100,9 @@ class Bench:
         self.installing_gas_supplier = Supplier(INSTALLING_GAS, self.dcc, evidence, counters=counter)
         self.gaining_supplier = Supplier(GAINING, self.dcc, evidence)
         self.devices: dict[str, BenchDevice] = {}
-        self.operator: Operator = ScriptedOperator() if rig.is_emulated else ConsoleOperator()
+        if operator is None:
+            operator = ScriptedOperator() if rig.is_emulated else make_operator(OperatorChannel("auto"))
+        self.operator: Operator = RecordedOperator(operator, evidence.timeline)  # prompts and answers on the timeline
         self.coordinator: EzspCoordinator | None = None
         self.han: Any = None  # EmulatedHan on an emulated rig
         self.ncp: Any = None
@@ -109,8 +114,8 @@ class Bench:
 
     # -- start / stop --------------------------------------------------------------------------------------
     @classmethod
-    async def start(cls, rig: Rig, evidence: EvidenceBundle) -> Bench:
-        bench = cls(rig, evidence)
+    async def start(cls, rig: Rig, evidence: EvidenceBundle, *, operator: Operator | None = None) -> Bench:
+        bench = cls(rig, evidence, operator=operator)
         try:
             bench._premises()
             await bench._open_coordinator()
@@ -167,7 +172,8 @@ class Bench:
             assert spec.power.on and spec.power.off
             return CommandPowerSwitch(spec.power.on, spec.power.off)
         if spec.power.kind == "manual":
-            return ManualPowerSwitch(self.operator, spec.role.upper())
+            return ManualPowerSwitch(self.operator, spec.role.upper(), timeout=self.rig.timeout("operator"),
+                                     role=spec.role, eui64=spec.eui64)
         return None
 
     async def _open_coordinator(self) -> None:
@@ -183,14 +189,16 @@ class Bench:
         c = self.rig.coordinator
         if c.kind == "emulated":
             url = await self._start_emulated_han()
-            self.coordinator = EzspCoordinator(url, timeout=self.rig.timeout("connect"))
+            self.coordinator = EzspCoordinator(url, timeout=self.rig.timeout("connect"), channel=c.channel)
         else:
             assert c.port is not None
             self.coordinator = EzspCoordinator(c.port.url, baudrate=c.port.baudrate,
                                                flow_control=c.port.flow_control,
                                                timeout=self.rig.timeout("connect"))
+        self.coordinator.config.setdefault("network", {}).update(network_config(self.rig))
         await self.coordinator.connect()
         await self.coordinator.form()
+        await self._known_state()
         info = self.coordinator.info()
         self.evidence.record.provenance["coordinator"] = {
             "port": self.coordinator.port if c.kind == "serial" else f"emulated ({c.transport})",
@@ -214,11 +222,25 @@ class Bench:
                  for role, d in self.devices.items() if role in ("esme", "gsme", "ihd")]
         self.han = EmulatedHan(specs, pcap_path=self.evidence.attach("pcap", PCAP))
         self._stack.push_async_callback(self.han.close)
-        self.ncp = self.han.make_ncp(self.rig.coordinator.ezsp_version, eui64=COORDINATOR_EUI,
+        # Topology 1: the coordinator is the hub's HAN radio, so it carries hub.eui64 on the air and in the record.
+        self.ncp = self.han.make_ncp(self.rig.coordinator.ezsp_version, eui64=self.rig.hub.eui64.replace("-", ":"),
                                      strict=self.rig.coordinator.strict)
         for device in self.devices.values():
             device.emulated = self.han.devices.get(device.eui64.to_zigpy())
         return await self._stack.enter_async_context(serve_ncp(self.ncp, self.rig.coordinator.transport))
+
+    async def _known_state(self) -> None:
+        """The HAN as a scenario must find it (bench/clean_state.py), on the rig's own coordinator identity."""
+        assert self.coordinator is not None
+        report = await clean_state.bring_to_known_state(
+            self.coordinator, [d.eui64.to_zigpy() for d in self.devices.values()],
+            mode=self.rig.coordinator.clean_state, network=network_config(self.rig))
+        clean_state.check_domain_fresh(self)
+        self.evidence.timeline.record("han.clean_state", mode=report.mode, left=report.left, checks=report.checks)
+        info = self.coordinator.info()
+        problems = identity_problems(self.rig, eui64=info.eui64, channel=info.channel, pan_id=info.pan_id)
+        if problems:
+            raise RigError(f"{self.rig.path}: {'; '.join(problems)}")
 
     def _write_ncp_log(self) -> None:
         if self.ncp is None:
@@ -244,8 +266,8 @@ class Bench:
         device = self.device_by_eui(eui)
         if device is not None and device.spec.kind == "real":
             instruction = device.spec.operator or f"make the {device.role.upper()} ({eui.dcc}) join the HAN now"
-            self.evidence.timeline.record("operator", device=eui.dcc, instruction=instruction)
-            await self.operator.instruct(instruction, timeout=self.rig.timeout("join"))
+            await self.operator.instruct(instruction, timeout=self.rig.timeout("join"),
+                                         action=OperatorAction("join", device.role, eui.dcc))
 
     # -- what scenarios use --------------------------------------------------------------------------------
     def device(self, role: str) -> BenchDevice:

@@ -22,15 +22,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--tests", default=str(Path(__file__).resolve().parent.parent / "scenarios"), help="bench scenarios to run (default: %(default)s)")
     p.add_argument("-k", dest="keyword", default=None, help="only scenarios matching this pytest -k expression")
     p.add_argument("--reveal-secrets", action="store_true", help="write install codes and keys to the evidence in clear")
+    p.add_argument("--operator", default=None, metavar="CHANNEL",
+                   help="where prompts for real devices go: auto (the terminal if any), terminal, file:PATH, "
+                        "web[:PORT], emulated:tcp://HOST:PORT (default: the rig's operator:, else auto)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     rig = load_rig(args.rig)  # fail early, with the rig file's own message, before pytest starts
     tests = Path(args.tests)
-    if not tests.exists():
-        raise InputError(f"no such file or folder (run from the project's top folder, or pass --tests)",
-                         where=f"--tests {tests}")
+    from harness.bench.preflight import run_problems  # every problem at once, before any scenario starts
+
+    problems = run_problems(rig, report_dir=args.report_dir, tests=str(tests), operator=args.operator)
+    if problems:
+        for problem in problems:
+            print(f"smets2-harness run: {problem}", file=sys.stderr)
+        print(f"smets2-harness run: {len(problems)} problem(s) found before the run; nothing was run",
+              file=sys.stderr)
+        return 2
     run_dir = Path(args.report_dir) / time.strftime("run-%Y%m%d-%H%M%S")
     n = 1
     while run_dir.exists():
@@ -44,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         cmd += ["-k", args.keyword]
     if args.reveal_secrets:
         cmd.append("--reveal-secrets")
+    if args.operator:
+        cmd.append(f"--operator={args.operator}")
     print(f"smets2-harness run: rig {rig.name} ({args.rig}), scenarios in {tests}", flush=True)
     status = subprocess.run(cmd).returncode
     rows = load_rows(run_dir)

@@ -565,6 +565,8 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
     def stack_trust_center_join(self, nwk: int, eui64: zt.EUI64, status: int, decision: int, parent: int) -> None:
         if status == t.EmberDeviceUpdate.DEVICE_LEFT:
             self._joined_nodes.pop(zt.EUI64(eui64), None)
+            # A child that left is gone from the child table, as on EmberZNet (else getChildData still lists it).
+            self.nv.children = [c for c in self.nv.children if c.eui64 != str(zt.EUI64(eui64))]
         elif decision != t.EmberJoinDecision.DENY_JOIN:
             self._remember_node(eui64, nwk)
         self.callback(
