@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: bench test bench-perf tshark clean
+.PHONY: bench test bench-perf tshark tmux clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,16 @@ tshark:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null || echo "tshark install failed"; \
 	else echo "tshark not installed and cannot install it here (not root or no apt-get)"; fi
 
-test: $(STAMP) tshark
+# tmux gives the terminal-operator test a real terminal to run `smets2-harness run` in (send-keys answers).
+tmux:
+	@if command -v tmux >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing tmux (apt-get)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null || echo "tmux install failed"; \
+	else echo "tmux not installed and cannot install it here (not root or no apt-get)"; fi
+
+test: $(STAMP) tshark tmux
 	$(PY) -m pytest -q --junitxml=reports/junit.xml
 
 bench: $(STAMP)
