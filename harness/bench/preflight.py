@@ -134,9 +134,33 @@ def operator_problem(spec: str | None, rig: Rig) -> str | None:
     return None
 
 
+def coordinator_problems(rig: Rig) -> list[str]:
+    """A real coordinator is asked what it is (bellows, as `rig check` does) and compared with the rig: the wrong
+    stick is one line before the run, not an error in every scenario."""
+    import asyncio
+
+    from harness.bench.identity import identity_problems
+    from harness.drivers.probe import probe_ncp
+
+    port = rig.coordinator.port
+    if port is None:
+        return []  # an emulated coordinator is made from the rig
+    try:
+        info = asyncio.run(probe_ncp(port.url, baudrate=port.baudrate, flow_control=port.flow_control,
+                                     timeout=rig.timeout("connect")))
+    except HarnessError as exc:
+        return [f"{rig.path}: coordinator: {exc}"]
+    network = info.network
+    return [f"{rig.path}: coordinator: {problem}" for problem in identity_problems(
+        rig, eui64=info.eui64, channel=network.channel if network else None,
+        pan_id=int(network.pan_id, 16) if network else None)]
+
+
 def run_problems(rig: Rig, *, report_dir: str, tests: str, operator: str | None) -> list[str]:
     """Every problem `smets2-harness run` would hit, in the order a person fixes them."""
     problems = rig_problems(rig)
+    if not any("coordinator.port" in problem for problem in problems):  # the port is there: ask who answers
+        problems += coordinator_problems(rig)
     problem = operator_problem(operator, rig)
     if problem:
         problems.append(problem)
