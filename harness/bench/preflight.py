@@ -90,10 +90,8 @@ def report_dir_problem(report_dir: str | os.PathLike[str]) -> str | None:
     existing = next((p for p in (resolved, *resolved.parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():
         return f"--report-dir {report_dir}: {existing} is a file, not a folder"
-    try:
-        resolved.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=resolved, prefix=".preflight-"):
-            pass
+    try:  # write where the run folder would go, and leave nothing behind
+        os.rmdir(tempfile.mkdtemp(dir=existing, prefix=".smets2-preflight-"))
     except OSError as exc:
         reason = "no permission" if exc.errno in (errno.EACCES, errno.EPERM) else (exc.strerror or str(exc))
         return f"--report-dir {report_dir}: cannot write there ({reason})"
