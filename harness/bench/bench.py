@@ -187,6 +187,7 @@ class Bench:
             logger.setLevel(logging.DEBUG)
 
         c = self.rig.coordinator
+        await self._start_sniffer()
         if c.kind == "emulated":
             url = await self._start_emulated_han()
             self.coordinator = EzspCoordinator(url, timeout=self.rig.timeout("connect"), channel=c.channel)
@@ -199,6 +200,7 @@ class Bench:
         await self.coordinator.connect()
         await self.coordinator.form()
         await self._known_state()
+        self._sniffer_keys = self._capture_keys()
         info = self.coordinator.info()
         self.evidence.record.provenance["coordinator"] = {
             "port": self.coordinator.port if c.kind == "serial" else f"emulated ({c.transport})",
@@ -228,6 +230,45 @@ class Bench:
         for device in self.devices.values():
             device.emulated = self.han.devices.get(device.eui64.to_zigpy())
         return await self._stack.enter_async_context(serve_ncp(self.ncp, self.rig.coordinator.transport))
+
+    async def _start_sniffer(self) -> None:
+        """The rig's `sniffer:` (drivers/sniffer.py), unless it is the emulated medium, which captures anyway."""
+        spec = self.rig.sniffer
+        if spec is None or spec.kind == "emulated":
+            return
+        from harness.drivers.sniffer import make_capture
+
+        # On a real rig it is the capture; beside an emulated medium's capture.pcap it gets its own name.
+        name = PCAP if self.rig.coordinator.kind == "serial" else "sniffer.pcap"
+        capture = make_capture(spec.kind, self.evidence.attach("sniffer_pcap" if name != PCAP else "pcap", name),
+                               path=spec.path, interface=spec.interface, command=spec.command)
+        await capture.start()
+        self._stack.push_async_callback(self._stop_sniffer, capture)
+
+    def _capture_keys(self) -> list[tuple[bytes, str]]:
+        """What Wireshark needs to decrypt this scenario's capture: each device's install-code link key, and the
+        network key (a capture started after the meter joined never sees the Transport Key)."""
+        keys = [(self.rig.install_code(role).link_key(), f"{role} {d.eui64.dcc} install-code link key")
+                for role, d in self.devices.items()]
+        app = self.coordinator.app if self.coordinator is not None else None
+        network_key = getattr(getattr(getattr(app, "state", None), "network_info", None), "network_key", None)
+        if network_key is not None and network_key.key is not None:
+            keys.append((bytes(network_key.key), f"network key (sequence {network_key.seq})"))
+        return keys
+
+    async def _stop_sniffer(self, capture: Any) -> None:
+        from harness.evidence.pcap import write_zigbee_keys
+
+        if hasattr(capture, "finished"):
+            await capture.finished(0.5)  # the frames of the scenario's last moments, or a replay's end
+        result = await capture.stop()
+        keys = result.path.with_name(result.path.name + ".zigbee_pc_keys")
+        write_zigbee_keys(keys, getattr(self, "_sniffer_keys", []))
+        self.evidence.record.files["sniffer_keys"] = keys.name
+        self.evidence.record.provenance["sniffer"] = {"source": result.source, "frames": result.frames,
+                                                      "linktype": result.linktype, "channel": self.rig.sniffer.channel
+                                                      if self.rig.sniffer else None}
+        self.evidence.timeline.record("sniffer.stop", source=result.source, frames=result.frames)
 
     async def _known_state(self) -> None:
         """The HAN as a scenario must find it (bench/clean_state.py), on the rig's own coordinator identity."""

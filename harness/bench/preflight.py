@@ -67,16 +67,23 @@ def rig_problems(rig: Rig) -> list[str]:
             problem = _tcp_problem(f"{rig.path}: coordinator.port", port.url)
             if problem:
                 problems.append(problem)
+    problems += sniffer_problems(rig)
+    return problems
+
+
+def sniffer_problems(rig: Rig) -> list[str]:
     sniffer = rig.sniffer
-    if sniffer is not None:
-        if sniffer.kind == "pcap" and sniffer.path and not Path(sniffer.path).parent.is_dir():
-            problems.append(f"{rig.path}: sniffer.path: folder {Path(sniffer.path).parent} does not exist")
-        elif sniffer.kind == "tshark" and shutil.which("tshark") is None:
-            problems.append(f"{rig.path}: sniffer: tshark not found on PATH")
-        elif sniffer.kind == "command":
-            problem = _program_problem(f"{rig.path}: sniffer.command", sniffer.command)
-            if problem:
-                problems.append(problem)
+    problems: list[str] = []
+    if sniffer is None:
+        return problems
+    if sniffer.kind == "pcap" and sniffer.path and not Path(sniffer.path).parent.is_dir():
+        problems.append(f"{rig.path}: sniffer.path: folder {Path(sniffer.path).parent} does not exist")
+    elif sniffer.kind == "tshark" and shutil.which("tshark") is None:
+        problems.append(f"{rig.path}: sniffer: tshark not found on PATH")
+    elif sniffer.kind == "command":
+        problem = _program_problem(f"{rig.path}: sniffer.command", sniffer.command)
+        if problem:
+            problems.append(problem)
     return problems
 
 

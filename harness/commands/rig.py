@@ -195,7 +195,21 @@ async def check_rig(rig: Rig) -> list[Check]:
     checks.append(await check_coordinator(rig))
     checks.append(check_hub(rig))
     checks.extend(check_device(rig, role) for role in rig.devices)
+    if rig.sniffer is not None:
+        checks.append(check_sniffer(rig))
     return checks
+
+
+def check_sniffer(rig: Rig) -> Check:
+    from harness.bench.preflight import sniffer_problems
+
+    spec = rig.sniffer
+    assert spec is not None
+    source = {"emulated": "the emulated radio", "pcap": f"pcap file {spec.path}",
+              "tshark": f"tshark -i {spec.interface}", "command": f"command {spec.command}"}[spec.kind]
+    problems = [p.split(": ", 1)[-1] for p in sniffer_problems(rig)]
+    return Check("sniffer", not problems, f"{source}: {'; '.join(problems)}" if problems else source,
+                 details={"kind": spec.kind, "channel": spec.channel})
 
 
 # --- command line -------------------------------------------------------------------------------------------------

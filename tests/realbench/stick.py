@@ -42,10 +42,13 @@ class Stick:
         return self.process.returncode
 
 
-def start_stick(nv: Path, *, eui64: str = HUB_EUI64, control: bool = True, devices: dict | None = None) -> Stick:
+def start_stick(nv: Path, *, eui64: str = HUB_EUI64, control: bool = True, devices: dict | None = None,
+                pcap: Path | None = None) -> Stick:
     cmd = [CLI, "emulate", "ncp", "--listen", "tcp://127.0.0.1:0", "--nv", str(nv), "--eui64", eui64, "--strict"]
     if control:
         cmd += ["--control", "tcp://127.0.0.1:0"]
+    if pcap is not None:  # the emulator's radio capture: what a sniffer stick's tool would be writing
+        cmd += ["--pcap", str(pcap)]
     for role, (eui, code) in (DEVICES if devices is None else devices).items():
         cmd += ["--device", f"{role}:{eui}:{code}"]
     process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
