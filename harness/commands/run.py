@@ -56,6 +56,10 @@ def run(args: argparse.Namespace) -> int:
     if args.operator:
         cmd.append(f"--operator={args.operator}")
     print(f"smets2-harness run: rig {rig.name} ({args.rig}), scenarios in {tests}", flush=True)
+    if any(d.kind == "real" for d in rig.devices.values()):
+        from harness.drivers.operator import parse_operator_channel, where_prompts_go
+
+        print(where_prompts_go(parse_operator_channel(args.operator or rig.operator or "auto")), flush=True)
     status = subprocess.run(cmd).returncode
     rows = load_rows(run_dir)
     print()

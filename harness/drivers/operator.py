@@ -319,6 +319,19 @@ def parse_operator_channel(text: str, *, where: str = "--operator") -> OperatorC
     return OperatorChannel(kind, url=parse_control_url(arg, where=where))
 
 
+def where_prompts_go(channel: OperatorChannel) -> str:
+    """One line for the person starting a run: where to look for prompts and how to answer them."""
+    if channel.kind == "file":
+        return f"operator prompts: appended to {channel.path}; answer with a line `<id> done` in {channel.path}.answers"
+    if channel.kind == "web":
+        return f"operator prompts: open http://127.0.0.1:{channel.port}/ and keep it open"
+    if channel.kind == "emulated":
+        return f"operator prompts: answered automatically by the emulator at {channel.url}"
+    if channel.kind == "terminal":
+        return "operator prompts: on this terminal"
+    return "operator prompts: on this terminal if there is one, else a prompt fails the scenario at once"
+
+
 def make_operator(channel: OperatorChannel) -> Any:
     """The operator for a channel. `auto` is the terminal when one can be opened, else an unattended operator."""
     if channel.kind == "terminal":
