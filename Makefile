@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: bench test bench-perf bench-perf-fleet tshark herdsman openssl dcc-tools chromium clean
+.PHONY: bench test bench-perf bench-perf-fleet tshark herdsman openssl dcc-tools chromium tmux clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ $(HERDSMAN_DIR)/.installed: tests/interop/package.json tests/interop/package-loc
 	  mkdir -p $(HERDSMAN_DIR) && cp tests/interop/package.json tests/interop/package-lock.json $(HERDSMAN_DIR)/ && \
 	  npm ci --prefix $(HERDSMAN_DIR) --no-audit --no-fund --silent && touch $@; \
 	else echo "npm not installed: the zigbee-herdsman interop tests will skip (fail under SMETS2_REQUIRE_HERDSMAN=1)"; fi
+
+# tmux gives the terminal-operator test a real terminal to run `smets2-harness run` in (send-keys answers).
+tmux:
+	@if command -v tmux >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing tmux (apt-get)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null || echo "tmux install failed"; \
+	else echo "tmux not installed and cannot install it here (not root or no apt-get)"; fi
 
 # Headless Chromium renders the HTML report in tests/test_evidence_report_browser.py (Debian package, pinned).
 CHROMIUM_VERSION := 156.0.8078.114-1~deb12u1
@@ -70,7 +79,7 @@ openssl:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null || echo "openssl install failed"; \
 	else echo "openssl not installed and cannot install it here (not root or no apt-get)"; fi
 
-test: $(STAMP) tshark herdsman openssl dcc-tools chromium
+test: $(STAMP) tshark herdsman openssl dcc-tools chromium tmux
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --junitxml=reports/junit.xml
 	# topology 2 (hub under test): its scenarios run on the hub-DUT rig (the run above deselects them)
 	$(PY) -m pytest -q harness/scenarios/hub_dut --rig rigs/hub-dut-emulated.yaml --junitxml=reports/junit-hub-dut.xml

@@ -42,6 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="don't print the bench summary table (smets2-harness run prints its own)")
     group.addoption("--reveal-secrets", action="store_true", default=False,
                     help="write install codes and link keys to the evidence in clear (default: redacted)")
+    group.addoption("--operator", default=None, metavar="CHANNEL",
+                    help="where operator prompts go: auto, terminal, file:PATH, web[:PORT], emulated:tcp://HOST:PORT "
+                         "(default: the rig's `operator:`, else auto; docs/bench.md)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -259,10 +262,30 @@ def _verdict(item: pytest.Item) -> tuple[str, str]:
 
 @pytest.fixture(scope="session")
 def rig(pytestconfig: pytest.Config) -> Rig:
-    """The rig under test, from --rig."""
+    """The rig under test, from --rig, pre-flighted (install codes, files, ports): problems stop the session."""
+    from harness.bench.preflight import rig_problems
+
     loaded = load_rig(pytestconfig.getoption("--rig"))
     register_rig_secrets(loaded)
+    problems = rig_problems(loaded)
+    if problems:
+        pytest.exit("\n".join(["rig pre-flight failed:", *problems]), returncode=2)
     return loaded
+
+
+@pytest.fixture(scope="session")
+def bench_operator(pytestconfig: pytest.Config, rig: Rig) -> Iterator[Any]:
+    """The operator for real devices' prompts (None on an all-emulated rig without --operator)."""
+    from harness.drivers.operator import make_operator, parse_operator_channel
+
+    spec = pytestconfig.getoption("--operator") or rig.operator
+    if spec is None and rig.is_emulated:
+        yield None
+        return
+    operator = make_operator(parse_operator_channel(spec or "auto"))
+    yield operator
+    if hasattr(operator, "close"):
+        operator.close()
 
 
 @pytest.fixture
@@ -283,12 +306,15 @@ def evidence(request: pytest.FixtureRequest, rig: Rig) -> Iterator[EvidenceBundl
 
 
 @pytest_asyncio.fixture
-async def bench(rig: Rig, evidence: EvidenceBundle, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+async def bench(rig: Rig, evidence: EvidenceBundle, request: pytest.FixtureRequest,
+                bench_operator: Any) -> AsyncIterator[Any]:
     """The rig's roles wired together, for the topology the rig names (harness/bench/topology.py): harness as
     hub (Bench) or hub under test (HubDutBench)."""
     from harness.bench.topology import bench_class
 
-    b = await bench_class(rig).start(rig, evidence)
+    cls = bench_class(rig)
+    b = await (cls.start(rig, evidence, operator=bench_operator) if rig.topology == "harness-as-hub"
+               else cls.start(rig, evidence))
     _register_network_secrets(b)
     try:
         yield b

@@ -28,9 +28,13 @@ DEVICE_ROLES = ("esme", "gsme", "ihd", "ppmid")
 CRC_MODES = ("append", "none")
 FLOW_CONTROLS = ("software", "hardware", "none")
 EZSP_VERSIONS = (8, 13, 14, 18)
-TIMEOUT_NAMES = ("connect", "ash_ack", "join", "cbke", "commissioning")
+TIMEOUT_NAMES = ("connect", "ash_ack", "join", "cbke", "commissioning", "operator")
 # Seconds. `join` is the real time the bench waits for a device to appear after permitting it.
-DEFAULT_TIMEOUTS = {"connect": 20.0, "ash_ack": 3.2, "join": 30.0, "cbke": 60.0, "commissioning": 900.0}
+DEFAULT_TIMEOUTS = {"connect": 20.0, "ash_ack": 3.2, "join": 30.0, "cbke": 60.0, "commissioning": 900.0,
+                    "operator": 120.0}  # operator: how long a prompt (other than a join) waits for its answer
+# Before each scenario the bench clears the coordinator's tables, or re-forms the network (bench/clean_state.py).
+CLEAN_STATE_MODES = ("clear", "reform")
+SNIFFER_KINDS = ("emulated", "pcap", "tshark", "command")
 
 
 class RigFileError(RigError):
@@ -79,6 +83,11 @@ class CoordinatorSpec:
     strict: bool = True
     port: SerialPort | None = None
     labgrid: LabgridPlaceSpec | None = None
+    # Identity of the HAN the coordinator runs (its EUI-64 is hub.eui64): formed with these on an emulated or
+    # re-formed coordinator, checked against a real stick's stored network. None: whatever the stick has / picks.
+    pan_id: int | None = None
+    channel: int | None = None
+    clean_state: Literal["clear", "reform"] = "clear"
 
 
 @dataclass(frozen=True)
@@ -167,6 +176,18 @@ class DccSpec:
 
 
 @dataclass(frozen=True)
+class SnifferSpec:
+    """An optional radio capture beside the coordinator (drivers/sniffer.py): the emulated medium, a pcap file a
+    capture tool writes, `tshark -i INTERFACE`, or any command that writes pcap to its stdout."""
+
+    kind: Literal["emulated", "pcap", "tshark", "command"]
+    path: str | None = None  # pcap: the file, resolved against the rig file's folder
+    interface: str | None = None  # tshark
+    command: str | None = None  # command
+    channel: int | None = None  # the channel the capture device listens on, recorded as provenance
+
+
+@dataclass(frozen=True)
 class HubSpec:
     """`harness`: the harness plays the hub (topology 1). `emulated` / `real`: the hub is under test (topology 2,
     harness/rig_hub.py), the harness's stick plays the meter."""
@@ -196,6 +217,8 @@ class Rig:
     install_code_crc_mode: Literal["append", "none"] = "append"
     timeouts: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TIMEOUTS))
     description: str = ""
+    operator: str | None = None  # the operator channel (drivers/operator.py), e.g. "web:8765"; --operator wins
+    sniffer: SnifferSpec | None = None
 
     @property
     def is_emulated(self) -> bool:
@@ -401,8 +424,9 @@ def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
             raise doc.error("coordinator.baudrate", f"{baud!r} is not a baud rate")
         flow = _choice(doc, c.get("flow_control", "software"), "coordinator.flow_control", FLOW_CONTROLS)
         return CoordinatorSpec(kind="labgrid", labgrid=LabgridPlaceSpec(place, address, baud, flow))
+    identity = _coordinator_identity(doc, c)
     if kind == "emulated":
-        _only(doc, c, "coordinator", ("kind", "ezsp_version", "transport", "strict"))
+        _only(doc, c, "coordinator", ("kind", "ezsp_version", "transport", "strict", *IDENTITY_FIELDS))
         version = c.get("ezsp_version", 13)
         if isinstance(version, bool) or not isinstance(version, int):  # 13.0 or "13" would slip through _choice
             raise doc.error("coordinator.ezsp_version",
@@ -412,14 +436,62 @@ def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
         strict = c.get("strict", True)
         if not isinstance(strict, bool):
             raise doc.error("coordinator.strict", f"{strict!r} is not true or false")
-        return CoordinatorSpec(kind="emulated", ezsp_version=version, transport=transport, strict=strict)
-    _only(doc, c, "coordinator", ("kind", "port", "baudrate", "flow_control"))
+        return CoordinatorSpec(kind="emulated", ezsp_version=version, transport=transport, strict=strict, **identity)
+    _only(doc, c, "coordinator", ("kind", "port", "baudrate", "flow_control", *IDENTITY_FIELDS))
     url = _port_url(doc, _required(doc, c, "port", "coordinator"))
     baud = c.get("baudrate", 115200)
     if isinstance(baud, bool) or not isinstance(baud, int) or not 0 < baud <= 10_000_000:
         raise doc.error("coordinator.baudrate", f"{_brief(baud)} is not a baud rate (expected e.g. 115200)")
     flow = _choice(doc, c.get("flow_control", "software"), "coordinator.flow_control", FLOW_CONTROLS)
-    return CoordinatorSpec(kind="serial", port=SerialPort(url=url, baudrate=baud, flow_control=flow))
+    return CoordinatorSpec(kind="serial", port=SerialPort(url=url, baudrate=baud, flow_control=flow), **identity)
+
+
+IDENTITY_FIELDS = ("pan_id", "channel", "clean_state")
+
+
+def _coordinator_identity(doc: _Doc, c: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    pan = c.get("pan_id")
+    if pan is not None:
+        if isinstance(pan, str):
+            try:
+                pan = int(pan, 16) if pan.lower().startswith("0x") else int(pan)
+            except ValueError:
+                pan = None
+        if isinstance(pan, bool) or not isinstance(pan, int) or not 0x0001 <= pan <= 0xFFFE:
+            raise doc.error("coordinator.pan_id", f"{c.get('pan_id')!r} is not a PAN ID (0x0001-0xFFFE, e.g. 0x1A2B)")
+        out["pan_id"] = pan
+    channel = c.get("channel")
+    if channel is not None:
+        if isinstance(channel, bool) or not isinstance(channel, int) or not 11 <= channel <= 26:
+            raise doc.error("coordinator.channel", f"{channel!r} is not a 2.4 GHz ZigBee channel (11-26)")
+        out["channel"] = channel
+    if "clean_state" in c:
+        out["clean_state"] = _choice(doc, c["clean_state"], "coordinator.clean_state", CLEAN_STATE_MODES)
+    return out
+
+
+def _sniffer(doc: _Doc, raw: Any) -> SnifferSpec | None:
+    if raw is None:
+        return None
+    s = _mapping(doc, raw, "sniffer")
+    kind = _choice(doc, _required(doc, s, "kind", "sniffer"), "sniffer.kind", SNIFFER_KINDS)
+    needs = {"emulated": (), "pcap": ("path",), "tshark": ("interface",), "command": ("command",)}[kind]
+    _only(doc, s, "sniffer", ("kind", "channel", *needs))
+    fields: dict[str, Any] = {}
+    for key in needs:
+        value = (_optional_text(doc, s, key, "sniffer") or "").strip() if key in s else ""
+        if not value:
+            raise RigFileError(doc.path, f"sniffer.{key}", f"missing (a {kind} sniffer needs {key})",
+                               doc.lines.get(f"sniffer.{key}", doc.lines.get("sniffer")))
+        fields[key] = value
+    if "path" in fields:
+        p = Path(fields["path"]).expanduser()
+        fields["path"] = str(p if p.is_absolute() else Path(doc.path).parent / p)
+    channel = s.get("channel")
+    if channel is not None and (isinstance(channel, bool) or not isinstance(channel, int) or not 11 <= channel <= 26):
+        raise doc.error("sniffer.channel", f"{channel!r} is not a 2.4 GHz ZigBee channel (11-26)")
+    return SnifferSpec(kind=kind, channel=channel, **fields)
 
 
 _SOURCE_HELP = "expected hex, {env: VARIABLE} or {file: PATH}"
@@ -497,7 +569,8 @@ def _device(doc: _Doc, role: str, raw: Any, crc_mode: str) -> DeviceSpec:
 def parse_rig(text: str, path: str = "<rig>") -> Rig:
     doc = _Doc(path, text)
     top = _mapping(doc, doc.data, "")
-    _only(doc, top, "", ("name", "description", "coordinator", "hub", "devices", "install_code_crc_mode", "timeouts"))
+    _only(doc, top, "", ("name", "description", "coordinator", "hub", "devices", "install_code_crc_mode", "timeouts",
+                         "operator", "sniffer"))
     crc_mode = _choice(doc, top.get("install_code_crc_mode", "append"), "install_code_crc_mode", CRC_MODES)
     coordinator = _coordinator(doc, _required(doc, top, "coordinator", ""))
 
@@ -539,9 +612,23 @@ def parse_rig(text: str, path: str = "<rig>") -> Rig:
     for name, value in t.items():
         timeouts[name] = _positive_number(doc, value, f"timeouts.{name}")
 
+    operator = None
+    if top.get("operator") is not None:
+        from harness.drivers.operator import parse_operator_channel
+
+        operator = doc.text("operator", top["operator"])
+        try:
+            parse_operator_channel(operator, where="operator")
+        except InputError as exc:
+            raise doc.error("operator", str(exc).removeprefix("operator: ")) from None
+    sniffer = _sniffer(doc, top.get("sniffer"))
+    if sniffer is not None and sniffer.kind == "emulated" and coordinator.kind != "emulated":
+        raise doc.error("sniffer.kind", "'emulated' captures the emulated radio; it needs coordinator.kind: emulated")
+
     name = str(top.get("name", Path(path).stem))
     return Rig(path=path, name=name, coordinator=coordinator, hub=hub, devices=devices,
-               install_code_crc_mode=crc_mode, timeouts=timeouts, description=str(top.get("description", "")))
+               install_code_crc_mode=crc_mode, timeouts=timeouts, description=str(top.get("description", "")),
+               operator=operator, sniffer=sniffer)
 
 
 def load_rig(path: str | os.PathLike[str]) -> Rig:

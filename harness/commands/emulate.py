@@ -118,6 +118,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "coordinator and can read its keys)")
     ncp.add_argument("--log-level", choices=("debug", "info", "warning"), default="info",
                      help="session events (connects, resets, forms, join decisions) on stderr; default info")
+    ncp.add_argument("--control", metavar="tcp://127.0.0.1:PORT",
+                     help="serve a control port where an automatic operator presses the emulated devices' join "
+                          "buttons and switches their power (harness/emulation/control_port.py)")
     ncp.set_defaults(func=run)
     parser.set_defaults(func=lambda args: _usage(parser))
 
@@ -210,6 +213,17 @@ async def _serve(
             await han.close()
         where = f"--listen {args.listen}" if listen else "--pty"
         raise InputError(f"cannot serve there: {exc.strerror or exc}", where=where) from exc
+    control = None
+    if args.control is not None:
+        from harness.emulation.control_port import ControlPort
+
+        host, port = parse_listen(args.control)
+        control = ControlPort(han.devices if han is not None else {}, host=host, port=port)
+        try:
+            await control.start()
+        except OSError as exc:
+            await transport.close()
+            raise InputError(f"cannot serve there: {exc.strerror or exc}", where=f"--control {args.control}") from exc
     try:
         if han is not None:
             han.start()
@@ -218,8 +232,12 @@ async def _serve(
             print(f"  device {device.kind} {device.eui64} on the simulated radio (install code not shown)", flush=True)
         if args.pcap is not None:
             print(f"  radio capture: {args.pcap}", flush=True)
+        if control is not None:
+            print(f"  control port (join buttons, power): {control.url}", flush=True)
         await stop.wait()
     finally:
+        if control is not None:
+            await control.close()
         await transport.close()
         if han is not None:
             await han.close()

@@ -618,6 +618,8 @@ class EmulatedNcp(JoiningHandlers, ConfigHandlers, SecurityHandlers, TableHandle
                     t.EmberDeviceUpdate(status).name, t.EmberJoinDecision(decision).name)  # fmt: skip
         if status == t.EmberDeviceUpdate.DEVICE_LEFT:
             self._joined_nodes.pop(zt.EUI64(eui64), None)
+            # A child that left is gone from the child table, as on EmberZNet (else getChildData still lists it).
+            self.nv.children = [c for c in self.nv.children if c.eui64 != str(zt.EUI64(eui64))]
         elif decision != t.EmberJoinDecision.DENY_JOIN:
             self._remember_node(eui64, nwk)
         self.callback(

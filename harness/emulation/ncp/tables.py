@@ -135,4 +135,8 @@ class TableHandlers:
     def cmd_removeDevice(self, p: dict) -> dict:
         if self.stack is not None:
             self.stack.remove_device(zt.EUI64(p["targetLong"]))
+        # The parent forgets the child: off the child table, as emberRemoveDevice does on a stick.
+        target = str(zt.EUI64(p["targetLong"]))
+        self.nv.children = [c for c in self.nv.children if c.eui64 != target]
+        self._joined_nodes.pop(zt.EUI64(p["targetLong"]), None)
         return {"status": OK}
