@@ -42,11 +42,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="don't print the bench summary table (smets2-harness run prints its own)")
     group.addoption("--reveal-secrets", action="store_true", default=False,
                     help="write install codes and link keys to the evidence in clear (default: redacted)")
+    group.addoption("--operator", default=None, metavar="CHANNEL",
+                    help="where operator prompts go: auto, terminal, file:PATH, web[:PORT], emulated:tcp://HOST:PORT "
+                         "(default: the rig's `operator:`, else auto; docs/bench.md)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "sec(ref, ...): the SEC clause or modification this test proves (recorded in the results)"
+    )
+    config.addinivalue_line(
+        "markers", "topology(name): the bench a scenario needs: harness-as-hub (default) or hub-under-test"
     )
     worker_input = getattr(config, "workerinput", None)
     if worker_input and worker_input.get(RUN_DIR_WORKER_INPUT):  # an xdist worker writes into the controller's run
@@ -167,6 +173,14 @@ def _planned_run_dir(config: pytest.Config) -> Path:
     return config.stash[_RUN_DIR_KEY]
 
 
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run each scenario only on a rig of its topology (the other bench's scenarios are deselected, and said so)."""
+    from harness.bench.topology import deselect_other_topology
+
+    deselect_other_topology(config, items)
+
+
 def run_dir(config: pytest.Config) -> Path:
     """The run's report folder, made on first use so unit-test runs leave no empty reports."""
     path = _planned_run_dir(config)
@@ -248,10 +262,30 @@ def _verdict(item: pytest.Item) -> tuple[str, str]:
 
 @pytest.fixture(scope="session")
 def rig(pytestconfig: pytest.Config) -> Rig:
-    """The rig under test, from --rig."""
+    """The rig under test, from --rig, pre-flighted (install codes, files, ports): problems stop the session."""
+    from harness.bench.preflight import rig_problems
+
     loaded = load_rig(pytestconfig.getoption("--rig"))
     register_rig_secrets(loaded)
+    problems = rig_problems(loaded)
+    if problems:
+        pytest.exit("\n".join(["rig pre-flight failed:", *problems]), returncode=2)
     return loaded
+
+
+@pytest.fixture(scope="session")
+def bench_operator(pytestconfig: pytest.Config, rig: Rig) -> Iterator[Any]:
+    """The operator for real devices' prompts (None on an all-emulated rig without --operator)."""
+    from harness.drivers.operator import make_operator, parse_operator_channel
+
+    spec = pytestconfig.getoption("--operator") or rig.operator
+    if spec is None and rig.is_emulated:
+        yield None
+        return
+    operator = make_operator(parse_operator_channel(spec or "auto"))
+    yield operator
+    if hasattr(operator, "close"):
+        operator.close()
 
 
 @pytest.fixture
@@ -261,6 +295,7 @@ def evidence(request: pytest.FixtureRequest, rig: Rig) -> Iterator[EvidenceBundl
     bundle = EvidenceBundle(run_dir(request.config), item.nodeid, sec_refs=sec_refs(item),
                             reveal_secrets=request.config.getoption("--reveal-secrets"))
     bundle.record.provenance["rig"] = rig.path
+    bundle.record.topology = rig.topology
     bundle.timeline.record("test.start", test=item.nodeid, rig=rig.name, sec=sec_refs(item))
     yield bundle
     # Fixtures built on this one (the bench) are torn down by now and the call report exists: the verdict is final.
@@ -271,11 +306,15 @@ def evidence(request: pytest.FixtureRequest, rig: Rig) -> Iterator[EvidenceBundl
 
 
 @pytest_asyncio.fixture
-async def bench(rig: Rig, evidence: EvidenceBundle, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    """The rig's roles wired together (harness as hub): DCC, hub, coordinator, meters, WAN, suppliers, clock."""
-    from harness.bench.bench import Bench
+async def bench(rig: Rig, evidence: EvidenceBundle, request: pytest.FixtureRequest,
+                bench_operator: Any) -> AsyncIterator[Any]:
+    """The rig's roles wired together, for the topology the rig names (harness/bench/topology.py): harness as
+    hub (Bench) or hub under test (HubDutBench)."""
+    from harness.bench.topology import bench_class
 
-    b = await Bench.start(rig, evidence)
+    cls = bench_class(rig)
+    b = await (cls.start(rig, evidence, operator=bench_operator) if rig.topology == "harness-as-hub"
+               else cls.start(rig, evidence))
     _register_network_secrets(b)
     try:
         yield b
@@ -356,9 +395,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    from harness.bench.topology import report_deselected
     from harness.evidence.report import format_table
     from harness.evidence.summary import collect_results, verdict_line
 
+    report_deselected(terminalreporter, config)
     path = _runlog(config)
     if path is None or config.getoption("--no-bench-summary"):
         return

@@ -28,9 +28,13 @@ DEVICE_ROLES = ("esme", "gsme", "ihd", "ppmid")
 CRC_MODES = ("append", "none")
 FLOW_CONTROLS = ("software", "hardware", "none")
 EZSP_VERSIONS = (8, 13, 14, 18)
-TIMEOUT_NAMES = ("connect", "ash_ack", "join", "cbke", "commissioning")
+TIMEOUT_NAMES = ("connect", "ash_ack", "join", "cbke", "commissioning", "operator")
 # Seconds. `join` is the real time the bench waits for a device to appear after permitting it.
-DEFAULT_TIMEOUTS = {"connect": 20.0, "ash_ack": 3.2, "join": 30.0, "cbke": 60.0, "commissioning": 900.0}
+DEFAULT_TIMEOUTS = {"connect": 20.0, "ash_ack": 3.2, "join": 30.0, "cbke": 60.0, "commissioning": 900.0,
+                    "operator": 120.0}  # operator: how long a prompt (other than a join) waits for its answer
+# Before each scenario the bench clears the coordinator's tables, or re-forms the network (bench/clean_state.py).
+CLEAN_STATE_MODES = ("clear", "reform")
+SNIFFER_KINDS = ("emulated", "pcap", "tshark", "command")
 
 
 class RigFileError(RigError):
@@ -62,12 +66,28 @@ class SerialPort:
 
 
 @dataclass(frozen=True)
+class LabgridPlaceSpec:
+    """A coordinator stick in a labgrid place: acquired through the labgrid coordinator (docs/labgrid.md)."""
+
+    place: str
+    coordinator: str | None = None  # host:port of the labgrid coordinator; None: $LG_COORDINATOR or labgrid's default
+    baudrate: int = 115200
+    flow_control: Literal["software", "hardware", "none"] = "software"
+
+
+@dataclass(frozen=True)
 class CoordinatorSpec:
-    kind: Literal["emulated", "serial"]
+    kind: Literal["emulated", "serial", "labgrid"]
     ezsp_version: int = 13
     transport: Literal["pty", "tcp"] = "pty"
     strict: bool = True
     port: SerialPort | None = None
+    labgrid: LabgridPlaceSpec | None = None
+    # Identity of the HAN the coordinator runs (its EUI-64 is hub.eui64): formed with these on an emulated or
+    # re-formed coordinator, checked against a real stick's stored network. None: whatever the stick has / picks.
+    pan_id: int | None = None
+    channel: int | None = None
+    clean_state: Literal["clear", "reform"] = "clear"
 
 
 @dataclass(frozen=True)
@@ -116,15 +136,16 @@ class InstallCodeSource:
 class PowerSpec:
     """How the bench powers a device: emulated devices directly, real ones manually or by a command."""
 
-    kind: Literal["emulated", "manual", "command"]
+    kind: Literal["emulated", "manual", "command", "labgrid"]
     on: str | None = None
     off: str | None = None
+    resource: str | None = None  # labgrid: the power resource's name in the coordinator's place
 
 
 @dataclass(frozen=True)
 class DeviceSpec:
     role: str
-    kind: Literal["emulated", "real"]
+    kind: Literal["emulated", "real", "stick"]  # stick: the harness's EZSP stick plays it (hub under test)
     eui64: str  # DCC form, upper case
     install_code: InstallCodeSource
     power: PowerSpec
@@ -133,10 +154,57 @@ class DeviceSpec:
 
 
 @dataclass(frozen=True)
+class WanSpec:
+    """How the bench cuts a real hub's SM WAN (harness/drivers/wan.py): a person, or a power switch on its path."""
+
+    kind: Literal["operator", "power"]
+    cut: str | None = None  # operator instructions (defaults in drivers/wan.py)
+    restore: str | None = None
+    on: str | None = None  # power commands
+    off: str | None = None
+    settle: float = 0.0
+
+
+@dataclass(frozen=True)
+class DccSpec:
+    """The DCC test system a real hub's SRVs go to: DUIS over HTTP(S). The API key comes from the environment."""
+
+    url: str
+    api_key_env: str | None = None
+    api_key_header: str = "X-Api-Key"
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class SnifferSpec:
+    """An optional radio capture beside the coordinator (drivers/sniffer.py): the emulated medium, a pcap file a
+    capture tool writes, `tshark -i INTERFACE`, or any command that writes pcap to its stdout."""
+
+    kind: Literal["emulated", "pcap", "tshark", "command"]
+    path: str | None = None  # pcap: the file, resolved against the rig file's folder
+    interface: str | None = None  # tshark
+    command: str | None = None  # command
+    channel: int | None = None  # the channel the capture device listens on, recorded as provenance
+
+
+@dataclass(frozen=True)
 class HubSpec:
-    kind: Literal["harness", "real"]
+    """`harness`: the harness plays the hub (topology 1). `emulated` / `real`: the hub is under test (topology 2,
+    harness/rig_hub.py), the harness's stick plays the meter."""
+
+    kind: Literal["harness", "emulated", "real"]
     eui64: str
     wan: str = "emulated"
+    channel: int = 15  # emulated hub's HAN channel
+    gpf: str | None = None
+    firmware: str | None = None
+    wan_link: WanSpec | None = None
+    dcc: DccSpec | None = None
+    power: PowerSpec | None = None
+
+    @property
+    def under_test(self) -> bool:
+        return self.kind != "harness"
 
 
 @dataclass(frozen=True)
@@ -149,10 +217,18 @@ class Rig:
     install_code_crc_mode: Literal["append", "none"] = "append"
     timeouts: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TIMEOUTS))
     description: str = ""
+    operator: str | None = None  # the operator channel (drivers/operator.py), e.g. "web:8765"; --operator wins
+    sniffer: SnifferSpec | None = None
 
     @property
     def is_emulated(self) -> bool:
-        return self.coordinator.kind == "emulated" and all(d.kind == "emulated" for d in self.devices.values())
+        return (self.coordinator.kind == "emulated" and self.hub.kind != "real"
+                and all(d.kind in ("emulated", "stick") for d in self.devices.values()))
+
+    @property
+    def topology(self) -> str:
+        """'harness-as-hub' (topology 1) or 'hub-under-test' (topology 2), as the evidence report names them."""
+        return "hub-under-test" if self.hub.under_test else "harness-as-hub"
 
     def timeout(self, name: str) -> float:
         return self.timeouts[name]
@@ -335,9 +411,22 @@ def _optional_text(doc: _Doc, raw: Mapping[str, Any], key: str, field_path: str)
 
 def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
     c = _mapping(doc, raw, "coordinator")
-    kind = _choice(doc, _required(doc, c, "kind", "coordinator"), "coordinator.kind", ("emulated", "serial"))
+    kind = _choice(doc, _required(doc, c, "kind", "coordinator"), "coordinator.kind",
+                   ("emulated", "serial", "labgrid"))
+    if kind == "labgrid":
+        _only(doc, c, "coordinator", ("kind", "place", "coordinator", "baudrate", "flow_control"))
+        place = _optional_text(doc, c, "place", "coordinator") if "place" in c else None
+        if not place:
+            raise doc.error("coordinator.place", "missing (expected the labgrid place holding the coordinator stick)")
+        address = _optional_text(doc, c, "coordinator", "coordinator") if "coordinator" in c else None
+        baud = c.get("baudrate", 115200)
+        if isinstance(baud, bool) or not isinstance(baud, int) or baud <= 0:
+            raise doc.error("coordinator.baudrate", f"{baud!r} is not a baud rate")
+        flow = _choice(doc, c.get("flow_control", "software"), "coordinator.flow_control", FLOW_CONTROLS)
+        return CoordinatorSpec(kind="labgrid", labgrid=LabgridPlaceSpec(place, address, baud, flow))
+    identity = _coordinator_identity(doc, c)
     if kind == "emulated":
-        _only(doc, c, "coordinator", ("kind", "ezsp_version", "transport", "strict"))
+        _only(doc, c, "coordinator", ("kind", "ezsp_version", "transport", "strict", *IDENTITY_FIELDS))
         version = c.get("ezsp_version", 13)
         if isinstance(version, bool) or not isinstance(version, int):  # 13.0 or "13" would slip through _choice
             raise doc.error("coordinator.ezsp_version",
@@ -347,14 +436,62 @@ def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
         strict = c.get("strict", True)
         if not isinstance(strict, bool):
             raise doc.error("coordinator.strict", f"{strict!r} is not true or false")
-        return CoordinatorSpec(kind="emulated", ezsp_version=version, transport=transport, strict=strict)
-    _only(doc, c, "coordinator", ("kind", "port", "baudrate", "flow_control"))
+        return CoordinatorSpec(kind="emulated", ezsp_version=version, transport=transport, strict=strict, **identity)
+    _only(doc, c, "coordinator", ("kind", "port", "baudrate", "flow_control", *IDENTITY_FIELDS))
     url = _port_url(doc, _required(doc, c, "port", "coordinator"))
     baud = c.get("baudrate", 115200)
     if isinstance(baud, bool) or not isinstance(baud, int) or not 0 < baud <= 10_000_000:
         raise doc.error("coordinator.baudrate", f"{_brief(baud)} is not a baud rate (expected e.g. 115200)")
     flow = _choice(doc, c.get("flow_control", "software"), "coordinator.flow_control", FLOW_CONTROLS)
-    return CoordinatorSpec(kind="serial", port=SerialPort(url=url, baudrate=baud, flow_control=flow))
+    return CoordinatorSpec(kind="serial", port=SerialPort(url=url, baudrate=baud, flow_control=flow), **identity)
+
+
+IDENTITY_FIELDS = ("pan_id", "channel", "clean_state")
+
+
+def _coordinator_identity(doc: _Doc, c: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    pan = c.get("pan_id")
+    if pan is not None:
+        if isinstance(pan, str):
+            try:
+                pan = int(pan, 16) if pan.lower().startswith("0x") else int(pan)
+            except ValueError:
+                pan = None
+        if isinstance(pan, bool) or not isinstance(pan, int) or not 0x0001 <= pan <= 0xFFFE:
+            raise doc.error("coordinator.pan_id", f"{c.get('pan_id')!r} is not a PAN ID (0x0001-0xFFFE, e.g. 0x1A2B)")
+        out["pan_id"] = pan
+    channel = c.get("channel")
+    if channel is not None:
+        if isinstance(channel, bool) or not isinstance(channel, int) or not 11 <= channel <= 26:
+            raise doc.error("coordinator.channel", f"{channel!r} is not a 2.4 GHz ZigBee channel (11-26)")
+        out["channel"] = channel
+    if "clean_state" in c:
+        out["clean_state"] = _choice(doc, c["clean_state"], "coordinator.clean_state", CLEAN_STATE_MODES)
+    return out
+
+
+def _sniffer(doc: _Doc, raw: Any) -> SnifferSpec | None:
+    if raw is None:
+        return None
+    s = _mapping(doc, raw, "sniffer")
+    kind = _choice(doc, _required(doc, s, "kind", "sniffer"), "sniffer.kind", SNIFFER_KINDS)
+    needs = {"emulated": (), "pcap": ("path",), "tshark": ("interface",), "command": ("command",)}[kind]
+    _only(doc, s, "sniffer", ("kind", "channel", *needs))
+    fields: dict[str, Any] = {}
+    for key in needs:
+        value = (_optional_text(doc, s, key, "sniffer") or "").strip() if key in s else ""
+        if not value:
+            raise RigFileError(doc.path, f"sniffer.{key}", f"missing (a {kind} sniffer needs {key})",
+                               doc.lines.get(f"sniffer.{key}", doc.lines.get("sniffer")))
+        fields[key] = value
+    if "path" in fields:
+        p = Path(fields["path"]).expanduser()
+        fields["path"] = str(p if p.is_absolute() else Path(doc.path).parent / p)
+    channel = s.get("channel")
+    if channel is not None and (isinstance(channel, bool) or not isinstance(channel, int) or not 11 <= channel <= 26):
+        raise doc.error("sniffer.channel", f"{channel!r} is not a 2.4 GHz ZigBee channel (11-26)")
+    return SnifferSpec(kind=kind, channel=channel, **fields)
 
 
 _SOURCE_HELP = "expected hex, {env: VARIABLE} or {file: PATH}"
@@ -392,8 +529,13 @@ def _power(doc: _Doc, raw: Any, field_path: str, kind: str) -> PowerSpec:
     if raw is None:
         return PowerSpec(kind="emulated" if kind == "emulated" else "manual")
     p = _mapping(doc, raw, field_path)
-    _only(doc, p, field_path, ("kind", "on", "off"))
-    pkind = _choice(doc, _required(doc, p, "kind", field_path), f"{field_path}.kind", ("manual", "command"))
+    _only(doc, p, field_path, ("kind", "on", "off", "resource"))
+    pkind = _choice(doc, _required(doc, p, "kind", field_path), f"{field_path}.kind", ("manual", "command", "labgrid"))
+    if pkind == "labgrid":  # a power resource of the coordinator's labgrid place (NetworkPowerPort, ...)
+        name = _optional_text(doc, p, "resource", field_path) if "resource" in p else None
+        if not name:
+            raise doc.error(f"{field_path}.resource", "missing (expected the power resource's name in the place)")
+        return PowerSpec(kind="labgrid", resource=name)
     if pkind == "command":
         commands = {}
         for key in ("on", "off"):
@@ -412,12 +554,12 @@ def _device(doc: _Doc, role: str, raw: Any, crc_mode: str) -> DeviceSpec:
     fp = f"devices.{role}"
     d = _mapping(doc, raw, fp)
     _only(doc, d, fp, ("kind", "eui64", "install_code", "power", "operator", "firmware"))
-    kind = _choice(doc, _required(doc, d, "kind", fp), f"{fp}.kind", ("emulated", "real"))
+    kind = _choice(doc, _required(doc, d, "kind", fp), f"{fp}.kind", ("emulated", "real", "stick"))
     eui = _eui64(doc, _required(doc, d, "eui64", fp), f"{fp}.eui64")
     code = _install_code(doc, _required(doc, d, "install_code", fp), f"{fp}.install_code", crc_mode)
     if kind == "emulated" and code.kind != "inline":
         raise doc.error(f"{fp}.install_code", "an emulated device needs its install code inline (hex)")
-    power = _power(doc, d.get("power"), f"{fp}.power", kind)
+    power = _power(doc, d.get("power"), f"{fp}.power", "emulated" if kind == "stick" else kind)
     if kind == "emulated" and power.kind != "emulated":
         raise doc.error(f"{fp}.power", "emulated devices are powered by the harness; remove this field")
     return DeviceSpec(role=role, kind=kind, eui64=eui, install_code=code, power=power,
@@ -427,17 +569,21 @@ def _device(doc: _Doc, role: str, raw: Any, crc_mode: str) -> DeviceSpec:
 def parse_rig(text: str, path: str = "<rig>") -> Rig:
     doc = _Doc(path, text)
     top = _mapping(doc, doc.data, "")
-    _only(doc, top, "", ("name", "description", "coordinator", "hub", "devices", "install_code_crc_mode", "timeouts"))
+    _only(doc, top, "", ("name", "description", "coordinator", "hub", "devices", "install_code_crc_mode", "timeouts",
+                         "operator", "sniffer"))
     crc_mode = _choice(doc, top.get("install_code_crc_mode", "append"), "install_code_crc_mode", CRC_MODES)
     coordinator = _coordinator(doc, _required(doc, top, "coordinator", ""))
 
     h = _mapping(doc, _required(doc, top, "hub", ""), "hub")
-    _only(doc, h, "hub", ("kind", "eui64", "wan"))
-    hub_kind = _choice(doc, _required(doc, h, "kind", "hub"), "hub.kind", ("harness", "real"))
-    if hub_kind == "real":
-        raise doc.error("hub.kind", "'real' (hub under test, topology 2) is not supported yet; use 'harness'")
-    hub = HubSpec(kind=hub_kind, eui64=_eui64(doc, h.get("eui64", "00-DB-12-34-56-78-90-A2"), "hub.eui64"),
-                  wan=_choice(doc, h.get("wan", "emulated"), "hub.wan", ("emulated",)))
+    hub_kind = _choice(doc, _required(doc, h, "kind", "hub"), "hub.kind", ("harness", "real", "emulated"))
+    if hub_kind == "harness":
+        _only(doc, h, "hub", ("kind", "eui64", "wan"))
+        hub = HubSpec(kind=hub_kind, eui64=_eui64(doc, h.get("eui64", "00-DB-12-34-56-78-90-A2"), "hub.eui64"),
+                      wan=_choice(doc, h.get("wan", "emulated"), "hub.wan", ("emulated",)))
+    else:  # the hub under test (topology 2)
+        from harness.rig_hub import parse_hub_under_test
+
+        hub = parse_hub_under_test(doc, h, hub_kind)
 
     devices_raw = _mapping(doc, _required(doc, top, "devices", ""), "devices")
     devices: dict[str, DeviceSpec] = {}
@@ -453,6 +599,9 @@ def parse_rig(text: str, path: str = "<rig>") -> Rig:
             raise doc.error(
                 f"devices.{role}.eui64", f"{spec.eui64} is already used by {first} (every EUI-64 must be unique)"
             )
+    from harness.rig_hub import check_topology
+
+    check_topology(doc, hub, coordinator, devices)
     if coordinator.kind == "emulated" and any(d.kind == "real" for d in devices.values()):
         bad = next(r for r, d in devices.items() if d.kind == "real")
         raise doc.error(f"devices.{bad}.kind", "a real device needs a real coordinator (coordinator.kind: serial)")
@@ -463,9 +612,23 @@ def parse_rig(text: str, path: str = "<rig>") -> Rig:
     for name, value in t.items():
         timeouts[name] = _positive_number(doc, value, f"timeouts.{name}")
 
+    operator = None
+    if top.get("operator") is not None:
+        from harness.drivers.operator import parse_operator_channel
+
+        operator = doc.text("operator", top["operator"])
+        try:
+            parse_operator_channel(operator, where="operator")
+        except InputError as exc:
+            raise doc.error("operator", str(exc).removeprefix("operator: ")) from None
+    sniffer = _sniffer(doc, top.get("sniffer"))
+    if sniffer is not None and sniffer.kind == "emulated" and coordinator.kind != "emulated":
+        raise doc.error("sniffer.kind", "'emulated' captures the emulated radio; it needs coordinator.kind: emulated")
+
     name = str(top.get("name", Path(path).stem))
     return Rig(path=path, name=name, coordinator=coordinator, hub=hub, devices=devices,
-               install_code_crc_mode=crc_mode, timeouts=timeouts, description=str(top.get("description", "")))
+               install_code_crc_mode=crc_mode, timeouts=timeouts, description=str(top.get("description", "")),
+               operator=operator, sniffer=sniffer)
 
 
 def load_rig(path: str | os.PathLike[str]) -> Rig:

@@ -511,7 +511,7 @@ def test_bad_port(tmp_path: Path, port: str, fragment: str) -> None:
     [
         ("baudrate: 115200", "baudrate: fast", "coordinator.baudrate", "'fast' is not a baud rate"),
         ("flow_control: software", "flow_control: rts", "coordinator.flow_control", "software, hardware, none"),
-        ("  kind: harness", "  kind: real", "hub.kind", "not supported yet"),
+        ("  kind: harness", "  kind: real", "hub.wan", "missing (required)"),
         ("  kind: harness", "  kind: meter", "hub.kind", "harness, real"),
         ("  esme:\n", "  water:\n", "devices.water", "esme, gsme, ihd, ppmid"),
         ("    kind: real\n    eui64: 00-0D-6F-00-0A-BC-DE-F0", "    kind: virtual\n    eui64: 00-0D-6F-00-0A-BC-DE-F0",

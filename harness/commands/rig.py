@@ -20,6 +20,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from harness.bench.identity import identity_problems
 from harness.drivers.probe import NcpInfo, is_local_device, local_device_path, probe_ncp
 from harness.errors import HarnessError, RigError
 from harness.rig import DeviceSpec, Rig, RigFileError, load_rig
@@ -111,6 +112,12 @@ async def check_coordinator(rig: Rig) -> Check:
         if coordinator.kind != "emulated":
             raise
         return Check("coordinator", False, f"the emulated NCP failed: {type(exc).__name__}: {exc}")
+    network = info.network
+    problems = identity_problems(rig, eui64=info.eui64, channel=network.channel if network else None,
+                                 pan_id=int(network.pan_id, 16) if network else None)
+    if problems:
+        return Check("coordinator", False, f"{'; '.join(problems)} ({info.summary()}, {where})",
+                     details={**info.as_dict(), "expected_eui64": rig.hub.eui64, "problems": problems})
     return Check("coordinator", True, f"{info.summary()} ({where})", details=info.as_dict())
 
 
@@ -119,8 +126,11 @@ async def _probe_emulated(rig: Rig, timeout: float) -> tuple[NcpInfo, str]:
     from harness.emulation.ncp import EmulatedNcp, serve_ncp  # emulation is only needed for emulated rigs
 
     c = rig.coordinator
-    # Topology 1: the coordinator is the hub's HAN radio, so the emulated NCP carries the hub's EUI-64.
-    ncp = EmulatedNcp(c.ezsp_version, eui64=rig.hub.eui64.replace("-", ":"), strict=c.strict)
+    # Topology 1: the coordinator is the hub's HAN radio, so the emulated NCP carries the hub's EUI-64; in
+    # topology 2 the stick plays the meter and carries the meter's.
+    played = [d.eui64 for d in rig.devices.values() if d.kind == "stick"]
+    eui64 = (played[0] if played else rig.hub.eui64).replace("-", ":")
+    ncp = EmulatedNcp(c.ezsp_version, eui64=eui64, strict=c.strict)
     async with serve_ncp(ncp, c.transport) as url:
         info = await probe_ncp(str(url), timeout=timeout)
     ncp.check()  # strict: a command the emulator had no handler for fails the check, as it would fail a run
@@ -175,6 +185,10 @@ def check_device(rig: Rig, role: str) -> Check:
 
 def check_hub(rig: Rig) -> Check:
     hub = rig.hub
+    if hub.under_test:  # topology 2: harness/commands/rig_hub.py
+        from harness.commands.rig_hub import check_hub_under_test
+
+        return check_hub_under_test(rig)
     return Check("hub", True, f"the harness plays the Comms Hub (topology 1), EUI-64 {hub.eui64}, WAN {hub.wan}",
                  details={"kind": hub.kind, "eui64": hub.eui64, "wan": hub.wan})
 
@@ -188,7 +202,21 @@ async def check_rig(rig: Rig) -> list[Check]:
     checks.append(await check_coordinator(rig))
     checks.append(check_hub(rig))
     checks.extend(check_device(rig, role) for role in rig.devices)
+    if rig.sniffer is not None:
+        checks.append(check_sniffer(rig))
     return checks
+
+
+def check_sniffer(rig: Rig) -> Check:
+    from harness.bench.preflight import sniffer_problems
+
+    spec = rig.sniffer
+    assert spec is not None
+    source = {"emulated": "the emulated radio", "pcap": f"pcap file {spec.path}",
+              "tshark": f"tshark -i {spec.interface}", "command": f"command {spec.command}"}[spec.kind]
+    problems = [p.split(": ", 1)[-1] for p in sniffer_problems(rig)]
+    return Check("sniffer", not problems, f"{source}: {'; '.join(problems)}" if problems else source,
+                 details={"kind": spec.kind, "channel": spec.channel})
 
 
 # --- command line -------------------------------------------------------------------------------------------------

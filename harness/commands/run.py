@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("-k", dest="keyword", default=None, help="only scenarios matching this pytest -k expression")
     p.add_argument("-m", dest="markexpr", default=None, help="only scenarios matching this marker expression")
     p.add_argument("--reveal-secrets", action="store_true", help="write install codes and keys to the evidence in clear")
+    p.add_argument("--operator", default=None, metavar="CHANNEL",
+                   help="where prompts for real devices go: auto (the terminal if any), terminal, file:PATH, "
+                        "web[:PORT], emulated:tcp://HOST:PORT (default: the rig's operator:, else auto)")
     p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: options passed to pytest")
     p.set_defaults(func=run)
 
@@ -81,6 +84,8 @@ def pytest_command(args: argparse.Namespace, paths: list[Path], run_dir: Path) -
         cmd += ["-m", args.markexpr]
     if args.reveal_secrets:
         cmd.append("--reveal-secrets")
+    if args.operator:
+        cmd.append(f"--operator={args.operator}")
     extra = list(args.pytest_args or [])
     if extra and extra[0] == "--":
         extra = extra[1:]
@@ -103,9 +108,22 @@ def run(args: argparse.Namespace) -> int:
     rig = load_rig(args.rig)  # fail early, with the rig file's own message, before pytest starts
     register_rig_secrets(rig)
     paths = scenario_paths(args.scenarios)
+    from harness.bench.preflight import run_problems  # every problem at once, before any scenario starts
+
+    problems = run_problems(rig, report_dir=args.report_dir, tests=str(paths[0]), operator=args.operator)
+    if problems:
+        for problem in problems:
+            print(f"smets2-harness run: {problem}", file=sys.stderr)
+        print(f"smets2-harness run: {len(problems)} problem(s) found before the run; nothing was run",
+              file=sys.stderr)
+        return 2
     run_dir = new_run_dir(Path(args.report_dir)).resolve()
     cmd = pytest_command(args, paths, run_dir)
     print(f"smets2-harness run: rig {rig.name} ({args.rig}), scenarios in {', '.join(map(str, paths))}", flush=True)
+    if any(d.kind == "real" for d in rig.devices.values()):
+        from harness.drivers.operator import parse_operator_channel, where_prompts_go
+
+        print(where_prompts_go(parse_operator_channel(args.operator or rig.operator or "auto")), flush=True)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
                           env=env) as proc:

@@ -6,7 +6,7 @@ import asyncio
 import shlex
 from typing import Protocol
 
-from harness.drivers.operator import Operator
+from harness.drivers.operator import Operator, OperatorAction
 from harness.errors import RigError
 
 
@@ -50,13 +50,18 @@ class CommandPowerSwitch:
 class ManualPowerSwitch:
     """Asks the operator to switch the device."""
 
-    def __init__(self, operator: Operator, device: str, *, timeout: float = 120.0) -> None:
+    def __init__(self, operator: Operator, device: str, *, timeout: float = 120.0, role: str | None = None,
+                 eui64: str | None = None) -> None:
         self._operator = operator
         self._device = device
         self._timeout = timeout
+        self._role = role or device.lower()
+        self._eui64 = eui64
 
     async def on(self) -> None:
-        await self._operator.instruct(f"switch ON the power to the {self._device}", timeout=self._timeout)
+        await self._operator.instruct(f"switch ON the power to the {self._device}", timeout=self._timeout,
+                                      action=OperatorAction("power_on", self._role, self._eui64))
 
     async def off(self) -> None:
-        await self._operator.instruct(f"switch OFF the power to the {self._device}", timeout=self._timeout)
+        await self._operator.instruct(f"switch OFF the power to the {self._device}", timeout=self._timeout,
+                                      action=OperatorAction("power_off", self._role, self._eui64))

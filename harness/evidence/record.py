@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -32,6 +33,7 @@ class TestRecord:
     measurements: list[Measurement] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    topology: str = ""  # "harness-as-hub" or "hub-under-test": which bench the result came from (rig.topology)
     secret_files: list[str] = field(default_factory=list)  # hold keys on purpose (Wireshark): owner-only
     reveal_secrets: bool = field(default=False, repr=False)
     _path: Path | None = field(default=None, repr=False, compare=False)
@@ -76,6 +78,7 @@ class TestRecord:
         os.replace(tmp, path)
 
 
+@functools.lru_cache(maxsize=8)  # one `git rev-parse` per process, not per bench (the fleet starts thousands)
 def git_sha(cwd: Path | None = None) -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5)

@@ -47,9 +47,10 @@ def key_measurement(record: dict[str, Any]) -> str:
 
 
 def format_table(run_dir: Path, results: list[TestResult]) -> str:
-    headers = ("scenario", "SEC reference", "result", "key measurement")
-    cells = [(r.name, ", ".join(r.sec_refs), r.outcome.upper(), key_measurement(load_record(run_dir, r.bundle)))
-             for r in results]
+    headers = ("scenario", "topology", "SEC reference", "result", "key measurement")
+    records = [load_record(run_dir, r.bundle) for r in results]
+    cells = [(r.name, str(rec.get("topology", "")), ", ".join(r.sec_refs), r.outcome.upper(), key_measurement(rec))
+             for r, rec in zip(results, records, strict=True)]
     widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(headers)]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()
     out = [line, "  ".join("-" * w for w in widths)]
@@ -259,7 +260,7 @@ def write_report(run_dir: Path, results: list[TestResult], *, rig: str = "",
         record = load_record(run_dir, r.bundle)
         summary_rows.append(
             f"<tr class='{html.escape(r.outcome.replace(' ', '-'))}'><td><a href='#s{i}'>{html.escape(r.name)}</a></td>"
-            f"<td>{html.escape(', '.join(r.sec_refs))}</td><td class='result'>{html.escape(r.outcome.upper())}</td>"
+            f"<td>{html.escape(str(record.get('topology', '')))}</td><td>{html.escape(', '.join(r.sec_refs))}</td><td class='result'>{html.escape(r.outcome.upper())}</td>"
             f"<td>{html.escape(key_measurement(record))}</td></tr>")
     links = " ".join(f'<a href="{name}">{name}</a>' for name in (JUNIT, SUMMARY) if (run_dir / name).exists())
     page = f"""<!doctype html>
@@ -268,7 +269,7 @@ def write_report(run_dir: Path, results: list[TestResult], *, rig: str = "",
 <h1>smets2-harness bench report</h1>
 <p class='verdict'>{html.escape(verdict_line(results))}</p>
 <p>Rig: {html.escape(rig)}</p>{_provenance_list(provenance or {})}<p>{links}</p>
-<table class='summary'><tr><th>scenario</th><th>SEC reference</th><th>result</th><th>key measurement</th></tr>
+<table class='summary'><tr><th>scenario</th><th>topology</th><th>SEC reference</th><th>result</th><th>key measurement</th></tr>
 {''.join(summary_rows)}</table>
 {''.join(_scenario_section(run_dir, r, i) for i, r in enumerate(results))}
 </body></html>
