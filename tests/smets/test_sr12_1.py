@@ -3,7 +3,7 @@
 Shapes: request `RequestWANMatrix{PartialAddress{PostCode, AddressIdentifier}}` ([DT]) or `{UPRN}` ([DP]);
 response `DSPWANMatrix{CSPRegion, CoverageAvailability, WANTechnology, ConnectivityLikelihood}` ([DP]), in the
 ServiceUserGateway namespace. "No premises found" (MP097) has no public DUIS spelling [U]: the DCC helper writes
-`DSPWANMatrix{NoPremisesFound=true}` (docs/duis-and-dcc.md).
+`DSPWANMatrix{CSPRegion Unknown, AdditionalInformation "No premises found..."}` (docs/duis-and-dcc.md).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def test_known_premises_answer_dspwanmatrix(bench: Bench) -> None:
     assert field(matrix, "CoverageAvailability") == "true"
     assert field(matrix, "WANTechnology") == "30"
     assert field(matrix, "ConnectivityLikelihood") == "High"
-    assert field(matrix, "NoPremisesFound") is None
+    assert field(matrix, "CSPRegion") != "Unknown"
 
 
 def test_by_uprn_in_the_north(bench: Bench) -> None:
@@ -89,14 +89,14 @@ def test_planned_coverage_answers_not_available(bench: Bench) -> None:
 
 def test_new_build_answers_no_premises_found_until_the_database_catches_up(bench: Bench) -> None:
     before = bench.ask(post_code="GU1 9NB", address_identifier="Plot 2")
-    assert field(before, "NoPremisesFound") == "true"
+    assert field(before, "CSPRegion") == "Unknown"
     assert field(before, "CSPRegion") is None
     assert before.findtext("sr:Request/sr:PartialAddress/sr:PostCode", namespaces=NS) == "GU1 9NB"
     bench.clock.advance(days=21)  # released 2020-02-10 + 42-day lag = 2020-03-23
     after = bench.ask(post_code="GU1 9NB", address_identifier="Plot 2")
-    assert field(after, "NoPremisesFound") is None
+    assert field(after, "CSPRegion") != "Unknown"
     assert field(after, "CSPRegion") == "South" and field(after, "CoverageAvailability") == "true"
 
 
 def test_unknown_uprn_is_no_premises_found(bench: Bench) -> None:
-    assert field(bench.ask(uprn="100061900004"), "NoPremisesFound") == "true"
+    assert field(bench.ask(uprn="100061900004"), "CSPRegion") == "Unknown"
