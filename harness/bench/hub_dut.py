@@ -28,11 +28,11 @@ from datetime import timedelta
 from typing import Any
 
 from harness.bench.bench import (
-    BENCH_LOGGERS,
     GAINING,
     INSTALLING,
     MPAN,
 )
+from harness.bench.frame_log import BENCH_LOGGERS
 from harness.drivers.meter_stick import MeterStick, StickJoin
 from harness.drivers.operator import ConsoleOperator, Operator, ScriptedOperator
 from harness.drivers.power import CommandPowerSwitch
