@@ -107,16 +107,19 @@ def run(args: argparse.Namespace) -> int:
 
     rig = load_rig(args.rig)  # fail early, with the rig file's own message, before pytest starts
     register_rig_secrets(rig)
-    paths = scenario_paths(args.scenarios)
     from harness.bench.preflight import run_problems  # every problem at once, before any scenario starts
 
-    problems = run_problems(rig, report_dir=args.report_dir, tests=str(paths[0]), operator=args.operator)
+    # A missing scenario folder is one of the pre-flight's lines, beside the rig's problems.
+    missing = [e for e in (args.scenarios or []) if e != "builtin" and not Path(e).exists()]
+    problems = run_problems(rig, report_dir=args.report_dir,
+                            tests=missing[0] if missing else str(BUILTIN_SCENARIOS), operator=args.operator)
     if problems:
         for problem in problems:
             print(f"smets2-harness run: {problem}", file=sys.stderr)
         print(f"smets2-harness run: {len(problems)} problem(s) found before the run; nothing was run",
               file=sys.stderr)
         return 2
+    paths = scenario_paths(args.scenarios)
     run_dir = new_run_dir(Path(args.report_dir)).resolve()
     cmd = pytest_command(args, paths, run_dir)
     print(f"smets2-harness run: rig {rig.name} ({args.rig}), scenarios in {', '.join(map(str, paths))}", flush=True)

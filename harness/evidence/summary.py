@@ -41,6 +41,7 @@ class TestResult:
     bundle: str | None = None  # folder name in the run dir, when the test has one
     record_state: str | None = None  # the record's own outcome ("incomplete" after a crash)
     scenario_test: bool = True
+    topology: str = ""  # from the record: harness-as-hub or hub-under-test
 
     @property
     def name(self) -> str:
@@ -131,6 +132,7 @@ def collect_results(run_dir: Path) -> list[TestResult]:
             sec_refs=list(meta[nodeid].get("sec") or (record or {}).get("sec_refs") or []),
             bundle=bundle if (run_dir / bundle).is_dir() else None,
             record_state=(record or {}).get("outcome"),
+            topology=str((record or {}).get("topology") or ""),
             scenario_test=all_tests or bool(meta[nodeid].get("evidence")) or record is not None,
         ))
     return results
