@@ -26,7 +26,7 @@ def only_run_dir(report_dir: Path) -> Path:
 
 
 def test_a_passing_scenario_exits_0_with_table_junit_and_report(tmp_path: Path) -> None:
-    result = run_cli("--tests", str(ROOT / "tests" / "bench" / "test_dp121_negative_controls.py"),
+    result = run_cli("--tests", str(ROOT / "harness" / "scenarios" / "test_dp121_negative_controls.py"),
                      "-k", "losing_supplier", "--report-dir", str(tmp_path / "reports"), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     run_dir = only_run_dir(tmp_path / "reports")
@@ -56,7 +56,7 @@ def test_a_failing_and_a_skipped_scenario_exit_1_and_are_not_counted_as_passed(t
 
 
 def test_no_matching_scenario_is_a_failure_not_a_pass(tmp_path: Path) -> None:
-    result = run_cli("--tests", str(ROOT / "tests" / "bench" / "test_dp121_negative_controls.py"),
+    result = run_cli("--tests", str(ROOT / "harness" / "scenarios" / "test_dp121_negative_controls.py"),
                      "-k", "no_such_scenario", "--report-dir", str(tmp_path / "reports"), cwd=tmp_path)
     assert result.returncode == 1
     assert "no scenario ran" in result.stderr
