@@ -1,33 +1,51 @@
 """Coverage database fixture files: read a YAML or JSON file and build the emulated SM WAN Coverage Database.
 
 The file reading lives here, beside the rig-file loader, because `harness/smets/` does no I/O; the database and
-its validation (`coverage_db_from_mapping`) stay in `harness.smets.coverage`.
+its validation (`coverage_db_from_mapping`) stay in `harness.smets.coverage`. Reading goes through
+`harness.inputs` (regular files only, a size limit, UTF-8 with the bad byte's offset, a YAML walker with node and
+depth budgets, text-only keys); numbers no field needs are refused here, before they overflow a date further in.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
-
-import yaml
+from typing import Any
 
 from harness.errors import InputError
+from harness.inputs import COVERAGE_MAX_BYTES, check_numbers, excerpt, load_json, load_yaml, read_text
 from harness.smets.clock import Clock
 from harness.smets.coverage import CoverageDatabase, coverage_db_from_mapping
+
+MAX_LAG_DAYS = 3650  # the DCC's database lag is days to weeks (docs/coverage-mp097.md); ten years bounds dates
+
+
+def _check_lags(data: Any, where: str, path: str = "") -> None:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            sub = f"{path}.{key}" if path else key
+            if str(key).endswith("lag_days") and isinstance(value, int | float) and not isinstance(value, bool):
+                if value > MAX_LAG_DAYS:  # negatives and fractions: the domain validator says so
+                    raise InputError(f"{excerpt(value)} is out of range (expected whole days from 0 to {MAX_LAG_DAYS})",
+                                     where=f"{where}: {sub}")
+            _check_lags(value, where, sub)
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            _check_lags(value, where, f"{path}[{i}]")
 
 
 def load_coverage_db(path: str | Path, *, clock: Clock | None = None,
                      database_lag: timedelta | None = None) -> CoverageDatabase:
     """Read a YAML (.yaml/.yml) or JSON fixture and build the database from it."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read coverage database fixture: {exc.strerror or exc}", where=str(p)) from exc
     is_json = p.suffix.lower() == ".json"
+    text = read_text(p, what="coverage database fixture", max_bytes=COVERAGE_MAX_BYTES,
+                     expected="JSON" if is_json else "YAML")
+    data = load_json(text, str(p)) if is_json else load_yaml(text, str(p))
+    check_numbers(data, str(p))
+    _check_lags(data, str(p))
     try:
-        data = json.loads(text) if is_json else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:  # json.JSONDecodeError is a ValueError
-        raise InputError(f"not valid {'JSON' if is_json else 'YAML'}: {exc}", where=str(p)) from exc
-    return coverage_db_from_mapping(data, source=str(p), clock=clock, database_lag=database_lag)
+        return coverage_db_from_mapping(data, source=str(p), clock=clock, database_lag=database_lag)
+    except (OverflowError, TypeError, RecursionError) as exc:  # a shape the validator did not foresee
+        raise InputError(f"not a coverage database fixture: {type(exc).__name__}: {str(exc)[:60]}",
+                         where=str(p)) from None

@@ -9,7 +9,6 @@ The schema is checked by hand rather than with a schema library so that every me
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from harness.errors import InputError, RigError
+from harness.inputs import MAX_DEPTH, MAX_NODES, RIG_MAX_BYTES, read_text
 
 if TYPE_CHECKING:
     from harness.zigbee.installcode import InstallCode
@@ -66,12 +66,23 @@ class SerialPort:
 
 
 @dataclass(frozen=True)
+class LabgridPlaceSpec:
+    """A coordinator stick in a labgrid place: acquired through the labgrid coordinator (docs/labgrid.md)."""
+
+    place: str
+    coordinator: str | None = None  # host:port of the labgrid coordinator; None: $LG_COORDINATOR or labgrid's default
+    baudrate: int = 115200
+    flow_control: Literal["software", "hardware", "none"] = "software"
+
+
+@dataclass(frozen=True)
 class CoordinatorSpec:
-    kind: Literal["emulated", "serial"]
+    kind: Literal["emulated", "serial", "labgrid"]
     ezsp_version: int = 13
     transport: Literal["pty", "tcp"] = "pty"
     strict: bool = True
     port: SerialPort | None = None
+    labgrid: LabgridPlaceSpec | None = None
     # Identity of the HAN the coordinator runs (its EUI-64 is hub.eui64): formed with these on an emulated or
     # re-formed coordinator, checked against a real stick's stored network. None: whatever the stick has / picks.
     pan_id: int | None = None
@@ -125,20 +136,43 @@ class InstallCodeSource:
 class PowerSpec:
     """How the bench powers a device: emulated devices directly, real ones manually or by a command."""
 
-    kind: Literal["emulated", "manual", "command"]
+    kind: Literal["emulated", "manual", "command", "labgrid"]
     on: str | None = None
     off: str | None = None
+    resource: str | None = None  # labgrid: the power resource's name in the coordinator's place
 
 
 @dataclass(frozen=True)
 class DeviceSpec:
     role: str
-    kind: Literal["emulated", "real"]
+    kind: Literal["emulated", "real", "stick"]  # stick: the harness's EZSP stick plays it (hub under test)
     eui64: str  # DCC form, upper case
     install_code: InstallCodeSource
     power: PowerSpec
     operator: str | None = None  # instruction for a person at the bench, e.g. "hold the join button for 1 s"
     firmware: str | None = None
+
+
+@dataclass(frozen=True)
+class WanSpec:
+    """How the bench cuts a real hub's SM WAN (harness/drivers/wan.py): a person, or a power switch on its path."""
+
+    kind: Literal["operator", "power"]
+    cut: str | None = None  # operator instructions (defaults in drivers/wan.py)
+    restore: str | None = None
+    on: str | None = None  # power commands
+    off: str | None = None
+    settle: float = 0.0
+
+
+@dataclass(frozen=True)
+class DccSpec:
+    """The DCC test system a real hub's SRVs go to: DUIS over HTTP(S). The API key comes from the environment."""
+
+    url: str
+    api_key_env: str | None = None
+    api_key_header: str = "X-Api-Key"
+    timeout: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -155,9 +189,22 @@ class SnifferSpec:
 
 @dataclass(frozen=True)
 class HubSpec:
-    kind: Literal["harness", "real"]
+    """`harness`: the harness plays the hub (topology 1). `emulated` / `real`: the hub is under test (topology 2,
+    harness/rig_hub.py), the harness's stick plays the meter."""
+
+    kind: Literal["harness", "emulated", "real"]
     eui64: str
     wan: str = "emulated"
+    channel: int = 15  # emulated hub's HAN channel
+    gpf: str | None = None
+    firmware: str | None = None
+    wan_link: WanSpec | None = None
+    dcc: DccSpec | None = None
+    power: PowerSpec | None = None
+
+    @property
+    def under_test(self) -> bool:
+        return self.kind != "harness"
 
 
 @dataclass(frozen=True)
@@ -175,7 +222,13 @@ class Rig:
 
     @property
     def is_emulated(self) -> bool:
-        return self.coordinator.kind == "emulated" and all(d.kind == "emulated" for d in self.devices.values())
+        return (self.coordinator.kind == "emulated" and self.hub.kind != "real"
+                and all(d.kind in ("emulated", "stick") for d in self.devices.values()))
+
+    @property
+    def topology(self) -> str:
+        """'harness-as-hub' (topology 1) or 'hub-under-test' (topology 2), as the evidence report names them."""
+        return "hub-under-test" if self.hub.under_test else "harness-as-hub"
 
     def timeout(self, name: str) -> float:
         return self.timeouts[name]
@@ -218,31 +271,45 @@ class _Doc:
             line = mark.line + 1 if mark else None
             problem = getattr(exc, "problem", None) or str(exc)
             raise RigFileError(path, "", f"not valid YAML: {problem}", line) from exc
+        except RecursionError:  # `[[[[...`: PyYAML's composer recurses once per level
+            raise RigFileError(path, "", f"not valid YAML: nested too deeply (at most {MAX_DEPTH} levels)") from None
         if node is None:
             raise RigFileError(path, "", "the file is empty (expected a mapping with coordinator, hub, devices)")
         self.lines: dict[str, int] = {}
         self.raw: dict[str, str] = {}
+        self._nodes_left = MAX_NODES
         self.data = self._walk(node, "", node.start_mark.line + 1)
 
-    def _walk(self, node: yaml.Node, path: str, line: int) -> Any:
-        self.lines[path] = line
+    def _walk(self, node: yaml.Node, path: str, line: int, depth: int = 0) -> Any:
+        # Budgets: an alias is walked each time it is used, so a billion-laughs bomb or a recursive anchor ends
+        # here with a message instead of eating the memory or the stack.
+        self._nodes_left -= 1
+        if self._nodes_left < 0:
+            raise RigFileError(self.path, path, f"more than {MAX_NODES} values with aliases expanded (an alias bomb?)",
+                               line)
+        if depth > MAX_DEPTH:
+            raise RigFileError(self.path, path, f"nested more than {MAX_DEPTH} levels (a recursive anchor?)", line)
+        self.lines.setdefault(path, line)
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
+                key_line = key_node.start_mark.line + 1
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise RigFileError(self.path, path, "a field name must be text, not a list or mapping", key_line)
                 key = str(key_node.value)
                 sub = f"{path}.{key}" if path else key
-                key_line = key_node.start_mark.line + 1
                 if key in out:
                     raise RigFileError(self.path, sub, f"given twice (first on line {self.lines[sub]})", key_line)
-                out[key] = self._walk(value_node, sub, key_line)
+                out[key] = self._walk(value_node, sub, key_line, depth + 1)
             return out
         if isinstance(node, yaml.SequenceNode):
-            return [self._walk(v, f"{path}[{i}]", v.start_mark.line + 1) for i, v in enumerate(node.value)]
+            return [self._walk(v, f"{path}[{i}]", v.start_mark.line + 1, depth + 1) for i, v in enumerate(node.value)]
         self.raw[path] = str(node.value)
         try:
             return SafeConstructor().construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError) as exc:  # e.g. 2020-13-45 looks like a date but is not one
-            raise RigFileError(self.path, path, f"{node.value!r} is not a valid value: {exc}", line) from exc
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:  # e.g. 2020-13-45 looks like a date but is not
+            raise RigFileError(self.path, path, f"{_brief(node.value)} is not a valid value: "
+                               f"{str(exc).splitlines()[0][:60]}", line) from exc
 
     def text(self, field_path: str, value: Any) -> str:
         """A scalar as the user wrote it (for hex fields YAML may have read as a number)."""
@@ -275,7 +342,7 @@ def _only(doc: _Doc, value: Mapping[str, Any], field_path: str, allowed: tuple[s
 
 def _choice(doc: _Doc, value: Any, field_path: str, choices: tuple[Any, ...]) -> Any:
     if value not in choices:
-        raise doc.error(field_path, f"{value!r} is not one of {', '.join(map(str, choices))}")
+        raise doc.error(field_path, f"{_brief(value)} is not one of {', '.join(map(str, choices))}")
     return value
 
 
@@ -291,15 +358,19 @@ def _eui64(doc: _Doc, value: Any, field_path: str) -> str:
     hex_digits = "".join(ch for ch in text if ch not in "-: ")
     if len(hex_digits) != 16 or any(ch not in "0123456789abcdefABCDEF" for ch in hex_digits):
         raise doc.error(
-            field_path, f"{text!r} is not an EUI-64 (expected 8 bytes of hex, e.g. 00-0D-6F-00-0A-BC-DE-F0)"
+            field_path, f"{_brief(text)} is not an EUI-64 (expected 8 bytes of hex, e.g. 00-0D-6F-00-0A-BC-DE-F0)"
         )
     upper = hex_digits.upper()
     return "-".join(upper[i : i + 2] for i in range(0, 16, 2))
 
 
+MAX_TIMEOUT = 30 * 86400.0  # seconds; longer than any bench step, short enough for asyncio and float
+
+
 def _positive_number(doc: _Doc, value: Any, field_path: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-        raise doc.error(field_path, f"{value!r} is not a positive number of seconds")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (0 < value <= MAX_TIMEOUT):
+        raise doc.error(field_path, f"{_brief(value)} is not a positive number of seconds "
+                        f"(expected above 0, at most {MAX_TIMEOUT:.0f} = 30 days)")
     return float(value)
 
 
@@ -311,7 +382,7 @@ def _port_url(doc: _Doc, value: Any) -> str:
     fp = "coordinator.port"
     if not isinstance(value, str) or not value.strip():
         raise doc.error(
-            fp, f"{value!r} is not a port (expected /dev/serial/by-id/..., tcp://host:port or rfc2217://host:port)"
+            fp, f"{_brief(value)} is not a port (expected /dev/serial/by-id/..., tcp://host:port or rfc2217://host:port)"
         )
     url = value.strip()
     if "://" not in url:
@@ -319,13 +390,13 @@ def _port_url(doc: _Doc, value: Any) -> str:
     scheme, rest = url.split("://", 1)
     if scheme == "device":
         if not rest:
-            raise doc.error(fp, f"{url!r} has no device path")
+            raise doc.error(fp, f"{_brief(url)} has no device path")
         return url
     if scheme not in NETWORK_SCHEMES:
-        raise doc.error(fp, f"{url!r}: scheme not supported (use a device path, tcp://, rfc2217://)")
+        raise doc.error(fp, f"{_brief(url)}: scheme not supported (use a device path, tcp://, rfc2217://)")
     host, _, port = rest.partition("/")[0].rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise doc.error(fp, f"{url!r} is not {scheme}://host:port (port 1-65535)")
+        raise doc.error(fp, f"{_brief(url)} is not {scheme}://host:port (port 1-65535)")
     return url
 
 
@@ -334,13 +405,25 @@ def _optional_text(doc: _Doc, raw: Mapping[str, Any], key: str, field_path: str)
     if value is None:
         return None
     if isinstance(value, Mapping | list):
-        raise doc.error(f"{field_path}.{key}", f"{value!r} is not text")
+        raise doc.error(f"{field_path}.{key}", f"{_brief(value)} is not text")
     return doc.text(f"{field_path}.{key}", value)
 
 
 def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
     c = _mapping(doc, raw, "coordinator")
-    kind = _choice(doc, _required(doc, c, "kind", "coordinator"), "coordinator.kind", ("emulated", "serial"))
+    kind = _choice(doc, _required(doc, c, "kind", "coordinator"), "coordinator.kind",
+                   ("emulated", "serial", "labgrid"))
+    if kind == "labgrid":
+        _only(doc, c, "coordinator", ("kind", "place", "coordinator", "baudrate", "flow_control"))
+        place = _optional_text(doc, c, "place", "coordinator") if "place" in c else None
+        if not place:
+            raise doc.error("coordinator.place", "missing (expected the labgrid place holding the coordinator stick)")
+        address = _optional_text(doc, c, "coordinator", "coordinator") if "coordinator" in c else None
+        baud = c.get("baudrate", 115200)
+        if isinstance(baud, bool) or not isinstance(baud, int) or baud <= 0:
+            raise doc.error("coordinator.baudrate", f"{baud!r} is not a baud rate")
+        flow = _choice(doc, c.get("flow_control", "software"), "coordinator.flow_control", FLOW_CONTROLS)
+        return CoordinatorSpec(kind="labgrid", labgrid=LabgridPlaceSpec(place, address, baud, flow))
     identity = _coordinator_identity(doc, c)
     if kind == "emulated":
         _only(doc, c, "coordinator", ("kind", "ezsp_version", "transport", "strict", *IDENTITY_FIELDS))
@@ -357,8 +440,8 @@ def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
     _only(doc, c, "coordinator", ("kind", "port", "baudrate", "flow_control", *IDENTITY_FIELDS))
     url = _port_url(doc, _required(doc, c, "port", "coordinator"))
     baud = c.get("baudrate", 115200)
-    if isinstance(baud, bool) or not isinstance(baud, int) or baud <= 0:
-        raise doc.error("coordinator.baudrate", f"{baud!r} is not a baud rate")
+    if isinstance(baud, bool) or not isinstance(baud, int) or not 0 < baud <= 10_000_000:
+        raise doc.error("coordinator.baudrate", f"{_brief(baud)} is not a baud rate (expected e.g. 115200)")
     flow = _choice(doc, c.get("flow_control", "software"), "coordinator.flow_control", FLOW_CONTROLS)
     return CoordinatorSpec(kind="serial", port=SerialPort(url=url, baudrate=baud, flow_control=flow), **identity)
 
@@ -418,11 +501,11 @@ def _install_code(doc: _Doc, raw: Any, field_path: str, crc_mode: str) -> Instal
     if isinstance(raw, Mapping):
         _only(doc, raw, field_path, ("env", "file"))
         if len(raw) != 1:
-            raise doc.error(field_path, f"give exactly one source ({_SOURCE_HELP}), got {dict(raw)!r}")
+            raise doc.error(field_path, f"give exactly one source ({_SOURCE_HELP}), got {_brief(dict(raw))}")
         (kind, value), = raw.items()
         if not isinstance(value, str) or not value.strip():
             what = "an environment variable name" if kind == "env" else "a file path"
-            raise doc.error(f"{field_path}.{kind}", f"{value!r} is not {what}")
+            raise doc.error(f"{field_path}.{kind}", f"{_brief(value)} is not {what}")
         if kind == "env":
             return InstallCodeSource(kind="env", variable=value.strip())
         return InstallCodeSource(kind="file", path=value.strip(), base_dir=str(Path(doc.path).parent))
@@ -446,8 +529,13 @@ def _power(doc: _Doc, raw: Any, field_path: str, kind: str) -> PowerSpec:
     if raw is None:
         return PowerSpec(kind="emulated" if kind == "emulated" else "manual")
     p = _mapping(doc, raw, field_path)
-    _only(doc, p, field_path, ("kind", "on", "off"))
-    pkind = _choice(doc, _required(doc, p, "kind", field_path), f"{field_path}.kind", ("manual", "command"))
+    _only(doc, p, field_path, ("kind", "on", "off", "resource"))
+    pkind = _choice(doc, _required(doc, p, "kind", field_path), f"{field_path}.kind", ("manual", "command", "labgrid"))
+    if pkind == "labgrid":  # a power resource of the coordinator's labgrid place (NetworkPowerPort, ...)
+        name = _optional_text(doc, p, "resource", field_path) if "resource" in p else None
+        if not name:
+            raise doc.error(f"{field_path}.resource", "missing (expected the power resource's name in the place)")
+        return PowerSpec(kind="labgrid", resource=name)
     if pkind == "command":
         commands = {}
         for key in ("on", "off"):
@@ -466,12 +554,12 @@ def _device(doc: _Doc, role: str, raw: Any, crc_mode: str) -> DeviceSpec:
     fp = f"devices.{role}"
     d = _mapping(doc, raw, fp)
     _only(doc, d, fp, ("kind", "eui64", "install_code", "power", "operator", "firmware"))
-    kind = _choice(doc, _required(doc, d, "kind", fp), f"{fp}.kind", ("emulated", "real"))
+    kind = _choice(doc, _required(doc, d, "kind", fp), f"{fp}.kind", ("emulated", "real", "stick"))
     eui = _eui64(doc, _required(doc, d, "eui64", fp), f"{fp}.eui64")
     code = _install_code(doc, _required(doc, d, "install_code", fp), f"{fp}.install_code", crc_mode)
     if kind == "emulated" and code.kind != "inline":
         raise doc.error(f"{fp}.install_code", "an emulated device needs its install code inline (hex)")
-    power = _power(doc, d.get("power"), f"{fp}.power", kind)
+    power = _power(doc, d.get("power"), f"{fp}.power", "emulated" if kind == "stick" else kind)
     if kind == "emulated" and power.kind != "emulated":
         raise doc.error(f"{fp}.power", "emulated devices are powered by the harness; remove this field")
     return DeviceSpec(role=role, kind=kind, eui64=eui, install_code=code, power=power,
@@ -487,12 +575,15 @@ def parse_rig(text: str, path: str = "<rig>") -> Rig:
     coordinator = _coordinator(doc, _required(doc, top, "coordinator", ""))
 
     h = _mapping(doc, _required(doc, top, "hub", ""), "hub")
-    _only(doc, h, "hub", ("kind", "eui64", "wan"))
-    hub_kind = _choice(doc, _required(doc, h, "kind", "hub"), "hub.kind", ("harness", "real"))
-    if hub_kind == "real":
-        raise doc.error("hub.kind", "'real' (hub under test, topology 2) is not supported yet; use 'harness'")
-    hub = HubSpec(kind=hub_kind, eui64=_eui64(doc, h.get("eui64", "00-DB-12-34-56-78-90-A2"), "hub.eui64"),
-                  wan=_choice(doc, h.get("wan", "emulated"), "hub.wan", ("emulated",)))
+    hub_kind = _choice(doc, _required(doc, h, "kind", "hub"), "hub.kind", ("harness", "real", "emulated"))
+    if hub_kind == "harness":
+        _only(doc, h, "hub", ("kind", "eui64", "wan"))
+        hub = HubSpec(kind=hub_kind, eui64=_eui64(doc, h.get("eui64", "00-DB-12-34-56-78-90-A2"), "hub.eui64"),
+                      wan=_choice(doc, h.get("wan", "emulated"), "hub.wan", ("emulated",)))
+    else:  # the hub under test (topology 2)
+        from harness.rig_hub import parse_hub_under_test
+
+        hub = parse_hub_under_test(doc, h, hub_kind)
 
     devices_raw = _mapping(doc, _required(doc, top, "devices", ""), "devices")
     devices: dict[str, DeviceSpec] = {}
@@ -508,6 +599,9 @@ def parse_rig(text: str, path: str = "<rig>") -> Rig:
             raise doc.error(
                 f"devices.{role}.eui64", f"{spec.eui64} is already used by {first} (every EUI-64 must be unique)"
             )
+    from harness.rig_hub import check_topology
+
+    check_topology(doc, hub, coordinator, devices)
     if coordinator.kind == "emulated" and any(d.kind == "real" for d in devices.values()):
         bad = next(r for r, d in devices.items() if d.kind == "real")
         raise doc.error(f"devices.{bad}.kind", "a real device needs a real coordinator (coordinator.kind: serial)")
@@ -539,12 +633,10 @@ def parse_rig(text: str, path: str = "<rig>") -> Rig:
 
 def load_rig(path: str | os.PathLike[str]) -> Rig:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RigFileError(str(p), "", "no such rig file") from None
-    except OSError as exc:
-        raise RigFileError(str(p), "", f"cannot read: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise RigFileError(str(p), "", f"not a text file (byte {exc.start} is not UTF-8; expected YAML)") from exc
+    if not os.path.lexists(p):
+        raise RigFileError(str(p), "", "no such rig file")
+    try:  # a regular file only (a FIFO would hang), at most RIG_MAX_BYTES, UTF-8 with the bad byte's offset named
+        text = read_text(p, what="rig file", max_bytes=RIG_MAX_BYTES, expected="a YAML rig file")
+    except InputError as exc:
+        raise RigFileError(str(p), "", str(exc).removeprefix(f"{p}: ")) from None
     return parse_rig(text, str(p))

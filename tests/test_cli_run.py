@@ -34,7 +34,9 @@ def test_a_passing_scenario_exits_0_with_table_junit_and_report(tmp_path: Path) 
     assert "DP121 E4 after the CoS date" in result.stdout and "PASSED" in result.stdout
     assert f"1 of 1 scenarios passed; report: {run_dir / 'report.html'}" in result.stdout
     assert (run_dir / "report.html").exists() and (run_dir / "junit.xml").exists()
-    assert 'name="test_losing_supplier_8_11_after_the_cos_date_gets_e4"' in (run_dir / "junit.xml").read_text()
+    junit = (run_dir / "junit.xml").read_text()
+    assert 'name="test_losing_supplier_8_11_after_the_cos_date_gets_e4"' in junit
+    assert '<property name="sec" value="DP121 E4 after the CoS date"' in junit
 
 
 def test_a_failing_and_a_skipped_scenario_exit_1_and_are_not_counted_as_passed(tmp_path: Path) -> None:
@@ -51,7 +53,7 @@ def test_a_failing_and_a_skipped_scenario_exit_1_and_are_not_counted_as_passed(t
         "    pass\n")
     result = run_cli("--tests", str(scenarios), "--report-dir", str(tmp_path / "reports"), cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "1 of 3 scenarios passed, 1 skipped" in result.stdout
+    assert "1 of 3 scenarios passed, 1 failed, 1 skipped" in result.stdout
     assert "FAILED" in result.stdout and "SKIPPED" in result.stdout
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.evidence.bundle import EvidenceBundle
-from harness.evidence.report import format_table, load_rows, write_report
+from harness.evidence.bundle import EvidenceBundle, safe_name
+from harness.evidence.report import format_table
+from harness.evidence.runlog import append_event, write_collected
+from harness.evidence.summary import collect_results, write_summary
 from harness.evidence.timeline import Timeline
 from harness.smets.clock import VirtualClock
 
@@ -49,10 +51,10 @@ def test_bundles_written_for_pass_fail_and_crash(pytester):
     for rec in records.values():
         assert rec["provenance"]["bellows"] == "1.2.1" and rec["provenance"]["zigpy"] == "2.4.0"
 
-    timeline = (run_dir / "test_inner.test_passes" / "timeline.jsonl").read_text()
+    timeline = (run_dir / safe_name("test_inner.py::test_passes") / "timeline.jsonl").read_text()
     assert "83FED3407A939723A5C639B26916D505" not in timeline  # secrets redacted by default
     assert "<redacted 16 bytes" in timeline
-    crash_events = [json.loads(line) for line in (run_dir / "test_inner.test_crashes" / "timeline.jsonl").open()]
+    crash_events = [json.loads(line) for line in (run_dir / safe_name("test_inner.py::test_crashes") / "timeline.jsonl").open()]
     assert crash_events[-1]["kind"] == "test.end" and crash_events[-1]["outcome"] == "failed"
 
     page = (run_dir / "report.html").read_text()
@@ -77,14 +79,22 @@ def test_timeline_carries_virtual_time(tmp_path):
 
 
 def test_summary_table_and_missed_targets(tmp_path):
-    b = EvidenceBundle(tmp_path, "tests/bench/test_dp121_x.py::test_cos", sec_refs=["DP121"])
+    nodeid = "tests/bench/test_dp121_x.py::test_cos"
+    write_collected(tmp_path, [{"nodeid": nodeid, "sec": ["DP121"], "evidence": True}], all_tests=True)
+    b = EvidenceBundle(tmp_path, nodeid, sec_refs=["DP121"])
     b.record.measure("srv_response_time.8.11", 12.0, "s", target=10.0, key=True)
     b.close("failed", "slow")
-    rows = load_rows(tmp_path)
-    assert rows[0].result == "failed" and "MISSED" in rows[0].key_measurement
-    table = format_table(rows)
-    assert "test_cos" in table and "DP121" in table and "FAILED" in table
-    assert write_report(tmp_path, rig="rigs/emulated.yaml").exists()
+    append_event(tmp_path, {"event": "start", "nodeid": nodeid})
+    append_event(tmp_path, {"event": "report", "nodeid": nodeid, "when": "setup", "outcome": "passed"})
+    append_event(tmp_path, {"event": "report", "nodeid": nodeid, "when": "call", "outcome": "failed",
+                            "message": "slow"})
+    [row] = collect_results(tmp_path)
+    assert row.outcome == "failed" and row.bundle == safe_name(nodeid)
+    table = format_table(tmp_path, [row])
+    assert "test_cos" in table and "DP121" in table and "FAILED" in table and "MISSED" in table
+    write_summary(tmp_path, rig="rigs/emulated.yaml")
+    assert "MISSED" in (tmp_path / "report.html").read_text()
+    assert '<failure message="slow">' in (tmp_path / "junit.xml").read_text()
 
 
 # -- frame logs: keys are secrets there too -------------------------------------------------------------------

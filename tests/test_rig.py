@@ -6,6 +6,7 @@ Install-code vectors are from research/vectors.md 1.2 (ZigBee spec example and z
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -510,7 +511,7 @@ def test_bad_port(tmp_path: Path, port: str, fragment: str) -> None:
     [
         ("baudrate: 115200", "baudrate: fast", "coordinator.baudrate", "'fast' is not a baud rate"),
         ("flow_control: software", "flow_control: rts", "coordinator.flow_control", "software, hardware, none"),
-        ("  kind: harness", "  kind: real", "hub.kind", "not supported yet"),
+        ("  kind: harness", "  kind: real", "hub.wan", "missing (required)"),
         ("  kind: harness", "  kind: meter", "hub.kind", "harness, real"),
         ("  esme:\n", "  water:\n", "devices.water", "esme, gsme, ihd, ppmid"),
         ("    kind: real\n    eui64: 00-0D-6F-00-0A-BC-DE-F0", "    kind: virtual\n    eui64: 00-0D-6F-00-0A-BC-DE-F0",
@@ -578,14 +579,14 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_directory_instead_of_a_file(tmp_path: Path) -> None:
-    with pytest.raises(RigFileError, match="cannot read"):
+    with pytest.raises(RigFileError, match="is a folder"):
         load_rig(tmp_path)
 
 
 def test_binary_file(tmp_path: Path) -> None:
     path = tmp_path / "lab.yaml"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
-    with pytest.raises(RigFileError, match="not a text file"):
+    with pytest.raises(RigFileError, match=r"byte 0 \(line 1\) is not UTF-8 \(0x89\); expected a YAML rig file"):
         load_rig(path)
 
 
@@ -596,3 +597,75 @@ def test_parse_rig_names_the_given_path() -> None:
 
 def test_rig_file_error_is_a_rig_error() -> None:
     assert issubclass(RigFileError, RigError)
+
+
+# -- hostile files: each a clean RigFileError naming file and field, fast, never a traceback or a hang ------------
+
+
+def test_a_400_digit_timeout_is_out_of_range(tmp_path: Path) -> None:
+    text = change("  join: 120", "  join: " + "9" * 400)
+    err = rig_error(tmp_path, text)
+    assert str(err).startswith(f"{tmp_path / 'lab.yaml'}:{line_of(text, '  join: 9')}: timeouts.join: ")
+    assert "at most 2592000" in str(err) and len(str(err)) < 300  # the value is cut short, not echoed
+
+
+@pytest.mark.parametrize("value", ["1e999", ".inf", ".nan", "-0.0"])
+def test_infinite_and_nan_timeouts(tmp_path: Path, value: str) -> None:
+    err = rig_error(tmp_path, change("  join: 120", f"  join: {value}"))
+    assert "timeouts.join" in str(err) and "positive number of seconds" in str(err)
+
+
+def test_a_huge_baud_rate_is_refused(tmp_path: Path) -> None:
+    err = rig_error(tmp_path, change("baudrate: 115200", "baudrate: " + "1" * 40))
+    assert "coordinator.baudrate" in str(err) and "not a baud rate" in str(err)
+
+
+def test_billion_laughs_stops_at_the_node_budget(tmp_path: Path) -> None:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, 10):
+        lines.append(f"a{i}: &a{i} [{', '.join(f'*a{i - 1}' for _ in range(10))}]")
+    err = rig_error(tmp_path, "\n".join(lines) + "\n" + BASE)
+    assert "alias bomb" in str(err) and str(err).startswith(str(tmp_path / "lab.yaml"))
+
+
+def test_a_recursive_anchor_stops_at_the_depth_limit(tmp_path: Path) -> None:
+    err = rig_error(tmp_path, "description: &loop [*loop]\n" + BASE)
+    assert "nested more than 64 levels" in str(err) and "description" in str(err)
+
+
+@pytest.mark.parametrize("opening", ["[", "{a: "])
+def test_deep_nesting(tmp_path: Path, opening: str) -> None:
+    err = rig_error(tmp_path, "description: " + opening * 5000 + "\n")
+    assert "nested" in str(err) or "not valid YAML" in str(err)
+
+
+def test_a_list_as_field_name(tmp_path: Path) -> None:
+    err = rig_error(tmp_path, "? [a, b]\n: 1\n" + BASE)
+    assert "a field name must be text" in str(err) and err.line == 1
+
+
+def test_an_oversized_rig_file(tmp_path: Path) -> None:
+    err = rig_error(tmp_path, BASE + "# " + "x" * 300_000 + "\n")
+    assert "over the 262144-byte limit for a rig file" in str(err)
+
+
+def test_non_utf8_byte_named_with_offset_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "lab.yaml"
+    data = BASE.encode().replace(b"name: lab-1", b"name: lab-\xe9", 1)
+    path.write_bytes(data)
+    with pytest.raises(RigFileError) as info:
+        load_rig(path)
+    offset = data.index(bytes([0xE9]))
+    assert f"byte {offset} (line 1) is not UTF-8 (0xE9)" in str(info.value)
+
+
+def test_a_named_pipe_is_refused_without_waiting(tmp_path: Path) -> None:
+    fifo = tmp_path / "rig.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(RigFileError, match="not a regular file"):
+        load_rig(fifo)
+
+
+def test_a_device_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(RigFileError, match="is a device, not a regular file"):
+        load_rig("/dev/zero")

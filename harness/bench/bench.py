@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import zigpy.types as zt
+
+from harness.bench.frame_log import FrameLog
 from harness.bench.han_link import HanLink
 from harness.bench.supplier import Supplier
 from harness.coverage_file import load_coverage_db
@@ -33,7 +35,7 @@ from harness.drivers.operator import OperatorChannel
 from harness.drivers.power import CommandPowerSwitch, ManualPowerSwitch, PowerSwitch
 from harness.errors import JoinTimeout, RigError
 from harness.evidence.bundle import EZSP_LOG, PCAP, EvidenceBundle
-from harness.evidence.redaction import RedactingFormatter, redact_log_text
+from harness.evidence.redaction import redact_log_text
 from harness.rig import DeviceSpec, Rig
 from harness.smets.clock import VirtualClock
 from harness.smets.dcc import Dcc
@@ -55,9 +57,8 @@ INSTALLING = Party("Installing supplier", Eui64.parse("90-B3-D5-1F-30-01-00-00")
 INSTALLING_GAS = Party("Installing supplier (gas)", Eui64.parse("90-B3-D5-1F-30-01-00-00"), Role.GS)
 GAINING = Party("Gaining supplier", Eui64.parse("90-B3-D5-1F-30-03-00-00"), Role.IS)
 
-BENCH_LOGGERS = ("bellows.ezsp", "bellows.ash", "bellows.uart")
 # The SM WAN coverage database the emulated DCC answers SR 12.1 from (invented data; see the file's header).
-COVERAGE_DB = Path(__file__).resolve().parents[2] / "fixtures" / "coverage_db.yaml"
+COVERAGE_DB = Path(__file__).resolve().parents[1] / "fixtures" / "coverage_db.yaml"  # shipped in the package
 
 
 @dataclass
@@ -75,6 +76,26 @@ class BenchDevice:
 
     def __repr__(self) -> str:
         return f"BenchDevice({self.role} {self.eui64.dcc})"
+
+
+class _PlacePower:
+    """A device's power switch in the coordinator's labgrid place, looked up when first used."""
+
+    def __init__(self, bench: Bench, spec: DeviceSpec) -> None:
+        self._bench, self._spec = bench, spec
+
+    def _switch(self) -> PowerSwitch:
+        if self._bench.place is None:
+            raise RigError(f"{self._bench.rig.path}: devices.{self._spec.role}.power is a labgrid power port, but "
+                           "the coordinator is not in a labgrid place (coordinator.kind: labgrid)")
+        assert self._spec.power.resource is not None
+        return self._bench.place.power_switch(self._spec.power.resource)
+
+    async def on(self) -> None:
+        await self._switch().on()
+
+    async def off(self) -> None:
+        await self._switch().off()
 
 
 class Bench:
@@ -108,14 +129,27 @@ class Bench:
         self.ncp: Any = None
         self.link: HanLink | None = None
         self._stack = contextlib.AsyncExitStack()
-        self._log_handler: logging.Handler | None = None
-        self._log_levels: dict[str, int] = {}
+        self._ncp_nv: Any = None
+        self.place: Any = None  # harness.drivers.labgrid_place.LabgridPlace when the rig names one
+        self.frame_log: FrameLog | None = None
+        # The fleet keeps a premises' frame log only if it fails (or is sampled): see harness/bench/frame_log.py.
+        self.frame_log_mode = "on"
+        self.keep_frame_log = True
         self._observe()
 
     # -- start / stop --------------------------------------------------------------------------------------
     @classmethod
-    async def start(cls, rig: Rig, evidence: EvidenceBundle, *, operator: Operator | None = None) -> Bench:
+    async def start(cls, rig: Rig, evidence: EvidenceBundle, *, frame_log: str = "on", ncp_nv: Any = None,
+                    operator: Operator | None = None) -> Bench:
+        """`frame_log`: "on" (ezsp.log written as it goes), "deferred" (formatted and written at stop only if
+        `keep_frame_log`), "off" (bellows' loggers stay quiet). `ncp_nv`: an emulated NCP's NvState to start from
+        (a formed network: bellows then starts the network it finds, about 100 EZSP commands, instead of forming
+        one, about 590; the fleet does this)."""
+        if frame_log not in ("on", "deferred", "off"):
+            raise ValueError(f"frame_log={frame_log!r} is not on, deferred or off")
         bench = cls(rig, evidence, operator=operator)
+        bench.frame_log_mode = frame_log
+        bench._ncp_nv = ncp_nv
         try:
             bench._premises()
             await bench._open_coordinator()
@@ -136,12 +170,8 @@ class Bench:
             await self._stack.aclose()
         finally:
             self._write_ncp_log()
-            if self._log_handler is not None:
-                for name in BENCH_LOGGERS:
-                    logger = logging.getLogger(name)
-                    logger.removeHandler(self._log_handler)
-                    logger.setLevel(self._log_levels.get(name, logging.NOTSET))
-                self._log_handler.close()
+            if self.frame_log is not None:
+                self.frame_log.close(keep=self.keep_frame_log)
         if check_emulator:
             self._check_emulator()
 
@@ -174,23 +204,34 @@ class Bench:
         if spec.power.kind == "manual":
             return ManualPowerSwitch(self.operator, spec.role.upper(), timeout=self.rig.timeout("operator"),
                                      role=spec.role, eui64=spec.eui64)
+        if spec.power.kind == "labgrid":
+            return _PlacePower(self, spec)  # resolved once the place is acquired
         return None
 
     async def _open_coordinator(self) -> None:
-        self._log_handler = logging.FileHandler(self.evidence.attach("ezsp_log", EZSP_LOG))
-        self._log_handler.setFormatter(RedactingFormatter("%(asctime)s %(name)s %(message)s",
-                                                          reveal=self.evidence.reveal_secrets))
-        for name in BENCH_LOGGERS:
-            logger = logging.getLogger(name)
-            self._log_levels[name] = logger.level
-            logger.addHandler(self._log_handler)
-            logger.setLevel(logging.DEBUG)
+        # This bench's frames only, even with other benches in the same event loop (harness/bench/frame_log.py).
+        if self.frame_log_mode != "off":
+            self.frame_log = FrameLog.open(self.evidence.attach("ezsp_log", EZSP_LOG),
+                                           reveal_secrets=self.evidence.reveal_secrets,
+                                           deferred=self.frame_log_mode == "deferred")
 
         c = self.rig.coordinator
         await self._start_sniffer()
         if c.kind == "emulated":
             url = await self._start_emulated_han()
             self.coordinator = EzspCoordinator(url, timeout=self.rig.timeout("connect"), channel=c.channel)
+        elif c.kind == "labgrid":
+            assert c.labgrid is not None
+            from harness.drivers.labgrid_place import LabgridPlace
+
+            self.place = LabgridPlace(c.labgrid.place, c.labgrid.coordinator, timeout=self.rig.timeout("connect"))
+            await self.place.acquire()
+            self._stack.push_async_callback(self.place.release)  # released at stop, also after a crash
+            url = self.place.serial_url()
+            self.evidence.timeline.record("labgrid.acquired", place=c.labgrid.place,
+                                          coordinator=self.place.coordinator, port=url)
+            self.coordinator = EzspCoordinator(url, baudrate=c.labgrid.baudrate, flow_control=c.labgrid.flow_control,
+                                               timeout=self.rig.timeout("connect"))
         else:
             assert c.port is not None
             self.coordinator = EzspCoordinator(c.port.url, baudrate=c.port.baudrate,
@@ -199,11 +240,16 @@ class Bench:
         self.coordinator.config.setdefault("network", {}).update(network_config(self.rig))
         await self.coordinator.connect()
         await self.coordinator.form()
+        if c.kind == "emulated":  # a real stick runs CBKE only when it holds suite-2 data (`rig check` says)
+            server = await self.coordinator.enable_cbke()
+            cert = server.local_certificate
+            self.evidence.timeline.record("cbke.enabled", suite=2, issuer=cert.issuer_hex, subject=cert.subject_hex)
         await self._known_state()
         self._sniffer_keys = self._capture_keys()
         info = self.coordinator.info()
         self.evidence.record.provenance["coordinator"] = {
-            "port": self.coordinator.port if c.kind == "serial" else f"emulated ({c.transport})",
+            "port": self.coordinator.port if c.kind != "emulated" else f"emulated ({c.transport})",
+            **({"labgrid_place": c.labgrid.place} if c.labgrid is not None else {}),
             "ezsp_protocol_version": info.protocol_version, "stack_version": info.stack_version,
             "eui64": str(info.eui64), "channel": info.channel, "pan_id": f"0x{info.pan_id:04X}",
         }
@@ -220,13 +266,27 @@ class Bench:
         from harness.emulation.network import DeviceSpec as HanDeviceSpec
         from harness.emulation.network import EmulatedHan
 
-        specs = [HanDeviceSpec(role, d.eui64.to_zigpy(), d.install_code.hex(), self.rig.install_code_crc_mode)
+        # CBKE: a test CA generated per bench issues every emulated meter's and the NCP's suite-2 certificate
+        from harness.zigbee.cbke.certificate import CertificateAuthority
+
+        self.cbke_ca = CertificateAuthority.generate()
+        self.evidence.record.provenance["cbke_ca"] = {"issuer": self.cbke_ca.issuer.hex().upper(),
+                                                      "public_key": self.cbke_ca.public_key.hex().upper()}
+        issuers = getattr(self, "cbke_device_issuers", {})  # role -> another CA (tests: unknown issuer)
+        specs = [HanDeviceSpec(role, d.eui64.to_zigpy(), d.install_code.hex(), self.rig.install_code_crc_mode,
+                               options={"cbke": issuers.get(role, self.cbke_ca).issue(
+                                   bytes(d.eui64.to_zigpy())[::-1], valid_from=0)})
                  for role, d in self.devices.items() if role in ("esme", "gsme", "ihd")]
         self.han = EmulatedHan(specs, pcap_path=self.evidence.attach("pcap", PCAP))
+        if self.han.sniffer is not None:  # the key table exists from the first frame on, so a crash keeps it
+            self.han.sniffer.write_key_table()
+            self.evidence.save()
         self._stack.push_async_callback(self.han.close)
         # Topology 1: the coordinator is the hub's HAN radio, so it carries hub.eui64 on the air and in the record.
-        self.ncp = self.han.make_ncp(self.rig.coordinator.ezsp_version, eui64=self.rig.hub.eui64.replace("-", ":"),
-                                     strict=self.rig.coordinator.strict)
+        coordinator_eui = self.rig.hub.eui64.replace("-", ":")
+        self.ncp = self.han.make_ncp(self.rig.coordinator.ezsp_version, eui64=coordinator_eui,
+                                     strict=self.rig.coordinator.strict, nv=self._ncp_nv)
+        self.ncp.install_cbke_data(self.cbke_ca.issue(bytes(zt.EUI64.convert(coordinator_eui))[::-1], valid_from=0))
         for device in self.devices.values():
             device.emulated = self.han.devices.get(device.eui64.to_zigpy())
         return await self._stack.enter_async_context(serve_ncp(self.ncp, self.rig.coordinator.transport))

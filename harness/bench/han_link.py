@@ -10,8 +10,10 @@
   of it (at most 254 s, EZSP's longest finite permit), and when the window closes on the virtual clock with the
   device still not joined, the key is revoked, so a late device is refused on the air as a real CH would.
 
-The hashed TC link key a real CH reports comes from the key it holds after CBKE. The bench does not run CBKE yet,
-so it reports AES-MMO(link key) as the hash: a stand-in that is stable per key, documented in docs/bench.md.
+The hashed TC link key a real CH reports comes from the key it holds after CBKE. When the coordinator runs CBKE
+(harness/drivers/cbke_server.py), the join is complete only once key establishment succeeded, and the hash is
+AES-MMO of the key CBKE produced; a meter that fails CBKE (e.g. a certificate from an unknown issuer) is not recorded
+as joined. Without CBKE (a real stick holding no suite-2 data) the hash is AES-MMO of the install-code link key.
 """
 
 from __future__ import annotations
@@ -112,6 +114,23 @@ class HanLink:
             raise failure
 
     # -- coordinator -> hub --------------------------------------------------------------------------------
+    async def _key_establishment(self, eui: Eui64, timeout: float) -> bytes:
+        """Wait for the meter's CBKE; the key it produced, or SecurityError naming why (and the issuer)."""
+        result = await self.coordinator.wait_key_established(EUI64(eui.to_zigpy()), timeout)  # type: ignore[attr-defined]
+        outcome, cert = result.outcome, result.certificate
+        self.evidence.timeline.record(
+            "han.cbke", device=eui.dcc, suite=2, success=outcome.success, reason=outcome.reason,
+            status=outcome.status.name if outcome.status is not None else None,
+            issuer=cert.issuer_hex if cert else None, subject=cert.subject_hex if cert else None,
+            duration_s=round(outcome.duration, 3))
+        if not outcome.success:
+            raise SecurityError(f"{eui.dcc} joined but failed CBKE, so the CHF does not record the join: "
+                                f"{outcome.reason}")
+        self.evidence.record.measure(f"cbke_duration.{eui.dcc}", outcome.duration, "s")
+        if result.link_key is None:
+            raise SecurityError(f"{eui.dcc} completed CBKE but the stick's key table has no link key for it")
+        return result.link_key
+
     async def wait_for_join(self, eui: Eui64, timeout: float) -> JoinedDevice:
         """Wait until the coordinator has admitted and interviewed the device; then the CHF records the join."""
         await self.settle()
@@ -120,8 +139,11 @@ class HanLink:
         if permit is None:  # no key the CHF accepts: recording a join would invent its hash
             raise SecurityError(f"{eui.dcc} is on the HAN although the CHF Device Log holds no open permit for it "
                                 "(never added, removed, or its join window closed)")
+        link_key = permit.link_key
+        if getattr(self.coordinator, "cbke", None) is not None:
+            link_key = await self._key_establishment(eui, timeout)
         latency = time.monotonic() - permit.permitted_at
-        self.hub.device_joined(eui, hashed_tc_link_key(permit.link_key), link_key=permit.link_key)
+        self.hub.device_joined(eui, hashed_tc_link_key(link_key), link_key=link_key)
         self.evidence.timeline.record("han.join", device=eui.dcc, nwk=f"0x{joined.nwk:04X}",
                                       endpoints=list(joined.endpoints), latency_s=round(latency, 3))
         self.evidence.record.measure(f"join_latency.{eui.dcc}", latency, "s")

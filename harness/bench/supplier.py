@@ -12,7 +12,7 @@ from typing import Any
 
 from harness.evidence.bundle import EvidenceBundle
 from harness.smets.dcc import Dcc
-from harness.smets.duis import Request, Response, UpdateHanDeviceLog
+from harness.smets.duis import CommissionDevice, Request, Response, UpdateHanDeviceLog
 from harness.smets.identities import Eui64, Party
 from harness.smets.install_codes import InstallCodeStore
 
@@ -38,6 +38,8 @@ class Supplier:
         return self.party.name
 
     def send(self, body: Any, target: Eui64 | str, *, command_variant: int | None = None) -> Response:
+        if isinstance(body, CommissionDevice):  # 8.1.1 carries the sender's clock (virtual here)
+            body = body.at(self._dcc.clock.now())
         request = Request.build(body, originator=self.party.user_id, target=Eui64.parse(target),
                                 counter=self._counter(), command_variant=command_variant)
         self._evidence.timeline.record("srv.request", supplier=self.name, srv=request.srv,

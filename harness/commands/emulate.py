@@ -113,6 +113,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="NV state JSON: loaded if it exists, saved on exit (keeps the network between runs)")
     ncp.add_argument("--seed-backup", type=Path, metavar="FILE",
                      help="start on the network of a zigpy/open-coordinator backup JSON")
+    ncp.add_argument("--allow-remote", action="store_true",
+                     help="allow --listen on an address other than loopback (anyone who reaches it drives the "
+                          "coordinator and can read its keys)")
+    ncp.add_argument("--log-level", choices=("debug", "info", "warning"), default="info",
+                     help="session events (connects, resets, forms, join decisions) on stderr; default info")
     ncp.add_argument("--control", metavar="tcp://127.0.0.1:PORT",
                      help="serve a control port where an automatic operator presses the emulated devices' join "
                           "buttons and switches their power (harness/emulation/control_port.py)")
@@ -129,6 +134,12 @@ def run(args: argparse.Namespace) -> int:
     if args.ezsp < SUPPORTED_VERSIONS[0] or args.ezsp > 255:
         raise InputError(f"EZSP version {args.ezsp} is not one bellows supports", where="--ezsp")
     listen = parse_listen(args.listen) if args.listen else None
+    if listen is not None and not args.allow_remote and not _is_loopback(listen[0]):
+        raise InputError(
+            f"{listen[0]} is not a loopback address: the emulated coordinator has no authentication, so serving "
+            "it beyond this machine needs --allow-remote", where="--listen",
+        )  # fmt: skip
+    _configure_logging(args.log_level)
     devices = [parse_device_spec(spec, crc_mode=args.crc_mode) for spec in args.device]
     eui64 = parse_eui64(args.eui64, where="--eui64")
     nv = _load_nv(args)
@@ -137,21 +148,35 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_nv(args: argparse.Namespace) -> NvState:
-    import json
+def _is_loopback(host: str) -> bool:
+    import ipaddress
 
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve anywhere
+
+
+def _configure_logging(level: str) -> None:
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("harness.emulation")
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+
+
+def _load_nv(args: argparse.Namespace) -> NvState:
+    from harness.emulation.ncp.nvfile import load_nv, load_seed_backup
     from harness.emulation.ncp.nvstate import NvState
 
     if args.seed_backup is not None:
-        try:
-            return NvState.from_zigpy_backup(json.loads(args.seed_backup.read_text()))
-        except (OSError, ValueError) as exc:
-            raise InputError(str(exc), where=f"--seed-backup {args.seed_backup}") from exc
+        return load_seed_backup(args.seed_backup, where=f"--seed-backup {args.seed_backup}")
     if args.nv is not None and args.nv.exists():
-        try:
-            return NvState.from_json(args.nv.read_text())
-        except (OSError, ValueError, TypeError) as exc:
-            raise InputError(str(exc), where=f"--nv {args.nv}") from exc
+        return load_nv(args.nv, where=f"--nv {args.nv}")
     return NvState()
 
 
@@ -217,11 +242,13 @@ async def _serve(
         if han is not None:
             await han.close()
         if args.nv is not None:
+            from harness.emulation.ncp.nvfile import save_nv
+
             try:
-                args.nv.write_text(ncp.nv.to_json())
+                save_nv(ncp.nv, args.nv)  # owner-only: it holds the network key
             except OSError as exc:
                 raise InputError(f"cannot save the NV state: {exc.strerror or exc}", where=f"--nv {args.nv}") from exc
-    print(f"stopped after {len(ncp.command_log)} EZSP commands", flush=True)
+    print(f"stopped after {ncp.commands_total} EZSP commands", flush=True)
     if args.strict and ncp.unhandled:
         print(f"strict mode: commands without handlers: {', '.join(sorted(set(ncp.unhandled)))}", file=sys.stderr)
         return 1

@@ -126,8 +126,11 @@ async def _probe_emulated(rig: Rig, timeout: float) -> tuple[NcpInfo, str]:
     from harness.emulation.ncp import EmulatedNcp, serve_ncp  # emulation is only needed for emulated rigs
 
     c = rig.coordinator
-    # Topology 1: the coordinator is the hub's HAN radio, so the emulated NCP carries the hub's EUI-64.
-    ncp = EmulatedNcp(c.ezsp_version, eui64=rig.hub.eui64.replace("-", ":"), strict=c.strict)
+    # Topology 1: the coordinator is the hub's HAN radio, so the emulated NCP carries the hub's EUI-64; in
+    # topology 2 the stick plays the meter and carries the meter's.
+    played = [d.eui64 for d in rig.devices.values() if d.kind == "stick"]
+    eui64 = (played[0] if played else rig.hub.eui64).replace("-", ":")
+    ncp = EmulatedNcp(c.ezsp_version, eui64=eui64, strict=c.strict)
     async with serve_ncp(ncp, c.transport) as url:
         info = await probe_ncp(str(url), timeout=timeout)
     ncp.check()  # strict: a command the emulator had no handler for fails the check, as it would fail a run
@@ -182,6 +185,10 @@ def check_device(rig: Rig, role: str) -> Check:
 
 def check_hub(rig: Rig) -> Check:
     hub = rig.hub
+    if hub.under_test:  # topology 2: harness/commands/rig_hub.py
+        from harness.commands.rig_hub import check_hub_under_test
+
+        return check_hub_under_test(rig)
     return Check("hub", True, f"the harness plays the Comms Hub (topology 1), EUI-64 {hub.eui64}, WAN {hub.wan}",
                  details={"kind": hub.kind, "eui64": hub.eui64, "wan": hub.wan})
 

@@ -94,6 +94,13 @@ class HarnessControllerApplication(bellows_app.ControllerApplication):
     SCHEMA = bellows_config.CONFIG_SCHEMA.extend({vol.Required(zigpy.config.CONF_DEVICE): _DEVICE_SCHEMA})
     well_known_key_joins = False
 
+    def packet_received(self, packet: zt.ZigbeePacket) -> None:
+        # Taps (the CBKE server) take their frames before zigpy, which has no Key Establishment cluster.
+        for tap in getattr(self, "packet_taps", ()):
+            if tap(packet):
+                return
+        super().packet_received(packet)
+
     def add_device(self, ieee: zt.EUI64, nwk: zt.NWK) -> zigpy.device.Device:
         device = SmartEnergyDevice(self, ieee, nwk)
         self.devices[ieee] = device
@@ -302,6 +309,30 @@ class EzspCoordinator:
 
         await self._run(f"remove {eui64}", remove())
 
+    # -- CBKE (harness/drivers/cbke_server.py) -------------------------------------------------------------
+
+    async def enable_cbke(self, **options: Any) -> Any:
+        """Answer meters' Key Establishment on the SE endpoint with the stick's CBKE crypto."""
+        from harness.drivers.cbke_server import CbkeServer
+
+        app = self._require_app()
+        server = CbkeServer(app, endpoint=int(SE_ENDPOINT["endpoint"]), **options)
+        await self._run("read the stick's CBKE certificate", server.load_certificate())
+        app.packet_taps = [*getattr(app, "packet_taps", []), server.tap]  # type: ignore[attr-defined]
+        self.cbke = server
+        return server
+
+    async def wait_key_established(self, eui64: zt.EUI64, timeout: float, *, after: int = 0) -> Any:
+        """The CbkeResult of the meter's key establishment (success or not); JoinTimeout if none within timeout."""
+        server = getattr(self, "cbke", None)
+        if server is None:
+            raise LinkError(f"CBKE is not enabled on the coordinator on {self.port}")
+        try:
+            return await server.wait_result(zt.EUI64(eui64), timeout, after=after)
+        except asyncio.TimeoutError:
+            raise JoinTimeout(f"{eui64} joined but did not complete key establishment (CBKE) within {timeout} s") \
+                from None
+
     def info(self) -> CoordinatorInfo:
         app = self._require_app()
         node, network = app.state.node_info, app.state.network_info
@@ -314,6 +345,9 @@ class EzspCoordinator:
         )
 
     async def close(self) -> None:
+        server = getattr(self, "cbke", None)
+        if server is not None:
+            await server.close()
         app, self.app = self.app, None
         if app is None:
             return

@@ -8,6 +8,13 @@ on a real stack.
 Per-link faults, keyed by the ordered pair (sender EUI-64, receiver EUI-64), drop, delay or corrupt frames;
 a corrupted frame fails its FCS and the receiving MAC discards it. Sniffer taps see every frame once, as it
 was transmitted (before any per-link fault), which is what a sniffer next to the sender would capture.
+
+Cost (a HAN of hundreds of meters): a frame is one timer on the loop, not one per receiver (links with a fault
+get their own); at delivery the medium reads the destination address from the MAC header (frame control, PAN,
+short or extended address: a few bytes, no decoding) and hands the frame only to the nodes it is addressed to,
+or to all for a broadcast, a beacon or an ACK. Every receiving MAC still decodes and filters the frame itself, as
+before: the medium only skips the nodes whose MAC would have dropped it on the address. Nodes are keyed by the
+EUI-64's 8 bytes (zigpy's EUI64 hashes its repr string on every lookup).
 """
 
 from __future__ import annotations
@@ -94,8 +101,8 @@ class Medium:
         self.lqi = lqi
         self.rssi = rssi
         self._rng = random.Random(seed)
-        self._nodes: dict[EUI64, RadioNode] = {}
-        self._faults: dict[tuple[EUI64, EUI64], LinkFault] = {}
+        self._nodes: dict[bytes, RadioNode] = {}
+        self._faults: dict[tuple[bytes, bytes], LinkFault] = {}
         self._taps: list[Tap] = []
         self.frames_sent = 0
         self.node_errors: list[str] = []  # a node that raised while receiving: a bug, surfaced by the bench
@@ -105,14 +112,16 @@ class Medium:
     # -- nodes ---------------------------------------------------------------------------------------------
 
     def attach(self, node: RadioNode) -> None:
-        existing = self._nodes.get(node.eui64)
+        key = _key(node.eui64)
+        existing = self._nodes.get(key)
         if existing is not None and existing is not node:
             raise ValueError(f"medium: a node with EUI-64 {node.eui64} is already attached")
-        self._nodes[node.eui64] = node
+        self._nodes[key] = node
 
     def detach(self, node: RadioNode) -> None:
-        if self._nodes.get(node.eui64) is node:
-            del self._nodes[node.eui64]
+        key = _key(node.eui64)
+        if self._nodes.get(key) is node:
+            del self._nodes[key]
 
     @property
     def nodes(self) -> list[RadioNode]:
@@ -120,7 +129,7 @@ class Medium:
 
     def node(self, eui64: EUI64) -> RadioNode:
         try:
-            return self._nodes[EUI64(eui64)]
+            return self._nodes[_key(eui64)]
         except KeyError:
             raise KeyError(f"medium: no node with EUI-64 {eui64}") from None
 
@@ -136,7 +145,7 @@ class Medium:
     def set_link_fault(self, src: EUI64, dst: EUI64, fault: LinkFault | None = None, **kwargs: float) -> LinkFault:
         """Set the fault on the directed link src -> dst (a LinkFault, or its fields as keywords)."""
         fault = fault if fault is not None else LinkFault(**kwargs)
-        self._faults[(EUI64(src), EUI64(dst))] = fault
+        self._faults[(_key(src), _key(dst))] = fault
         return fault
 
     def set_fault_both_ways(self, a: EUI64, b: EUI64, **kwargs: float) -> None:
@@ -144,7 +153,7 @@ class Medium:
         self.set_link_fault(b, a, **kwargs)
 
     def clear_link_fault(self, src: EUI64, dst: EUI64) -> None:
-        self._faults.pop((EUI64(src), EUI64(dst)), None)
+        self._faults.pop((_key(src), _key(dst)), None)
 
     def clear_link_faults(self) -> None:
         self._faults.clear()
@@ -165,27 +174,33 @@ class Medium:
         psdu = bytes(psdu)
         loop = asyncio.get_running_loop()
         self.frames_sent += 1
-        sniffed = SniffedFrame(time.time(), loop.time(), sender.channel, sender.eui64, psdu)
-        for tap in list(self._taps):
-            try:
-                tap(sniffed)
-            except Exception:  # a broken tap must not take the radio down
-                LOGGER.exception("medium: sniffer tap failed")
-        for receiver in list(self._nodes.values()):
-            if receiver is sender or receiver.channel != sender.channel:
-                continue
-            fault = self._faults.get((sender.eui64, receiver.eui64))
-            frame = psdu
-            delay = self.air_time
-            if fault is not None:
+        if self._taps:
+            sniffed = SniffedFrame(time.time(), loop.time(), sender.channel, sender.eui64, psdu)
+            for tap in list(self._taps):
+                try:
+                    tap(sniffed)
+                except Exception:  # a broken tap must not take the radio down
+                    LOGGER.exception("medium: sniffer tap failed")
+        channel = sender.channel
+        sender_key = _key(sender.eui64)
+        faulted: set[bytes] = set()
+        if self._faults:
+            for (src, dst), fault in self._faults.items():
+                if src != sender_key:
+                    continue
+                receiver = self._nodes.get(dst)
+                if receiver is None or receiver is sender or receiver.channel != channel:
+                    continue
+                faulted.add(dst)
+                frame, delay = psdu, self.air_time + fault.delay
                 if fault.drop and self._rng.random() < fault.drop:
                     self.frames_dropped += 1
                     continue
                 if fault.corrupt and self._rng.random() < fault.corrupt:
                     self.frames_corrupted += 1
                     frame = self._corrupt(frame)
-                delay += fault.delay
-            loop.call_later(delay, self._deliver, receiver, sender.channel, frame)
+                loop.call_later(delay, self._deliver, receiver, channel, frame)
+        loop.call_later(self.air_time, self._deliver_all, sender, channel, psdu, faulted)
 
     def _corrupt(self, psdu: bytes) -> bytes:
         damaged = bytearray(psdu)
@@ -193,15 +208,58 @@ class Medium:
         damaged[position] ^= 1 << self._rng.randrange(8)
         return bytes(damaged)
 
+    def _addressees(self, sender: RadioNode, channel: int, psdu: bytes, skip: set[bytes]) -> list[RadioNode]:
+        """The nodes on the channel whose MAC would look at this frame, from its destination address alone."""
+        mode, dst = destination(psdu)
+        if mode == "extended":
+            node = self._nodes.get(dst)  # type: ignore[arg-type]
+            candidates = [node] if node is not None and dst not in skip else []
+        else:
+            candidates = [n for k, n in self._nodes.items() if k not in skip]
+            if mode == "short" and dst != BROADCAST_SHORT:
+                candidates = [n for n in candidates if n.nwk == dst]
+        return [n for n in candidates if n is not sender and n.channel == channel]
+
+    def _deliver_all(self, sender: RadioNode, channel: int, psdu: bytes, skip: set[bytes]) -> None:
+        for receiver in self._addressees(sender, channel, psdu, skip):
+            self._deliver(receiver, channel, psdu)
+
     def _deliver(self, receiver: RadioNode, channel: int, psdu: bytes) -> None:
         # The receiver may have switched off, changed channel or left since the frame was sent.
-        if self._nodes.get(receiver.eui64) is not receiver or not receiver.radio_on or receiver.channel != channel:
+        if self._nodes.get(_key(receiver.eui64)) is not receiver or not receiver.radio_on \
+                or receiver.channel != channel:
             return
         try:
             receiver.radio_receive(psdu, self.lqi, self.rssi)
         except Exception as exc:  # one node's bug must not stop delivery to the others
             LOGGER.exception("medium: node %s failed to process a frame", receiver.eui64)
             self.node_errors.append(f"{receiver.eui64}: {exc!r}")
+
+
+BROADCAST_SHORT = 0xFFFF
+_ADDR_NONE, _ADDR_SHORT, _ADDR_EXTENDED = 0, 2, 3
+
+
+def _key(eui64: EUI64 | bytes | list[int]) -> bytes:
+    """A node's dictionary key: the EUI-64's 8 octets in wire (little-endian) order, as in the MAC header."""
+    return bytes(eui64)
+
+
+def destination(psdu: bytes) -> tuple[str, int | bytes | None]:
+    """The destination address of an 802.15.4 frame, read from its header without decoding it.
+
+    ("none", None) when there is none (a beacon, an ACK) or the header is too short to tell: such a frame goes to
+    every node, whose MAC decides. 802.15.4-2006 7.2.1: frame control (2 octets LE; destination addressing mode
+    in bits 10-11), sequence number, then destination PAN and address.
+    """
+    if len(psdu) < 3:
+        return "none", None
+    mode = (psdu[1] >> 2) & 0x03  # bits 10-11 of the little-endian frame control
+    if mode == _ADDR_SHORT and len(psdu) >= 7:
+        return "short", psdu[5] | psdu[6] << 8
+    if mode == _ADDR_EXTENDED and len(psdu) >= 13:
+        return "extended", bytes(psdu[5:13])
+    return "none", None
 
 
 class PcapSniffer:
@@ -242,6 +300,8 @@ class PcapSniffer:
     def write_key_table(self) -> Path:
         from harness.evidence.pcap import write_zigbee_keys
 
+        self.key_table_path.touch(mode=0o600)
+        self.key_table_path.chmod(0o600)  # the network and link keys: owner-only, before they are written
         write_zigbee_keys(self.key_table_path, self.keys)
         return self.key_table_path
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from zigpy.types import EUI64
+from zigpy.types import EUI64, KeyData
 
 from harness.emulation.devices import DEVICE_KINDS, EmulatedDevice
 from harness.emulation.medium import Medium, PcapSniffer
@@ -110,6 +110,9 @@ class EmulatedHan:
         self.devices[device.eui64] = device
         if self.sniffer is not None:
             self.sniffer.add_key(device.link_key, f"{spec.kind} {device.eui64} install-code link key")
+            sniffer = self.sniffer
+            device.on_key_established.append(
+                lambda d, key: sniffer.add_key(KeyData(key), f"{d.kind} {d.eui64} CBKE link key"))
         return device
 
     def device(self, eui64: EUI64 | str) -> EmulatedDevice:

@@ -1,12 +1,15 @@
 """One evidence bundle per test: a folder holding the timeline, radio capture, key table, EZSP frame log and record.
 
-The bundle is opened before the test body runs and closed in teardown whatever happened, so a failing or
-crashing test still leaves its evidence. Files are written as the test goes (timeline, frame log), not only at
-the end.
+The bundle is opened before the test body runs and closed in teardown whatever happened, so a failing test still
+leaves its evidence; and because every file is written as the test goes (the record says "incomplete" until the
+test's verdict is in, the timeline is line-buffered, the key table is written when the capture starts), a test
+that kills its process still leaves everything up to that moment.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -17,13 +20,26 @@ TIMELINE = "timeline.jsonl"
 RECORD = "record.json"
 PCAP = "capture.pcap"
 KEYS = "zigbee_pc_keys"
+KEY_TABLE = f"{PCAP}.{KEYS}"
 EZSP_LOG = "ezsp.log"
+SECRET_SUFFIXES = (f".{KEYS}",)  # files that must hold keys (Wireshark needs them): owner-only, listed as secret
 
 
 def safe_name(test_id: str) -> str:
-    """A folder name from a pytest node id: tests/bench/test_x.py::test_y[13] -> test_x.test_y-13."""
-    tail = test_id.split("/")[-1].replace(".py::", ".").replace("::", ".")
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", tail).strip("-")[:120]
+    """A folder name from the whole pytest node id, safe on any file system and unique per id.
+
+    `harness/scenarios/test_x.py::test_y[a/b]` -> `harness.scenarios.test_x.test_y-a-b-1f3c9e2a`: the path is kept
+    (two tests of one name in two folders differ), every character outside [A-Za-z0-9_.-] becomes '-', and a hash
+    of the exact id is appended, so ids that read the same once cleaned (`[a/b]` and `[a-b]`) still differ.
+    """
+    readable = test_id.replace(".py::", ".").replace("::", ".").replace("/", ".")
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "-", readable).strip("-.")
+    readable = re.sub(r"\.{2,}", ".", readable)
+    while len(readable) > 100 and "." in readable:  # long: drop leading folders first, then cut the tail
+        readable = readable.split(".", 1)[1]
+    readable = readable[:100]
+    digest = hashlib.blake2s(test_id.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
+    return f"{readable}-{digest}"
 
 
 class EvidenceBundle:
@@ -31,10 +47,12 @@ class EvidenceBundle:
                  reveal_secrets: bool = False) -> None:
         self.dir = root / safe_name(test_id)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.timeline = Timeline(self.dir / TIMELINE, reveal_secrets=reveal_secrets)
-        self.record = TestRecord(test_id=test_id, sec_refs=list(sec_refs or []), provenance=base_provenance())
-        self.record.files["timeline"] = TIMELINE
         self.reveal_secrets = reveal_secrets
+        self.timeline = Timeline(self.dir / TIMELINE, reveal_secrets=reveal_secrets)
+        self.record = TestRecord(test_id=test_id, sec_refs=list(sec_refs or []), provenance=base_provenance(),
+                                 outcome="incomplete", reveal_secrets=reveal_secrets)
+        self.record.files["timeline"] = TIMELINE
+        self.record.autosave(self.dir / RECORD)  # a crash from here on leaves the last good state
         self._closed = False
 
     def path(self, name: str) -> Path:
@@ -43,7 +61,24 @@ class EvidenceBundle:
     def attach(self, label: str, name: str) -> Path:
         """Register a file of the bundle (e.g. the pcap) so the record and report link it."""
         self.record.files[label] = name
+        if name == PCAP:  # the capture's key table sits beside it (written by the sniffer when it starts)
+            self.record.files["key_table"] = KEY_TABLE
+        self.save()
         return self.dir / name
+
+    def protect_secret_files(self) -> list[str]:
+        """Key tables are owner-only (0600) and listed in the record as secret material."""
+        secret = []
+        for path in sorted(self.dir.iterdir()):
+            if path.name.endswith(SECRET_SUFFIXES) and path.is_file():
+                os.chmod(path, 0o600)
+                secret.append(path.name)
+        self.record.secret_files = secret
+        return secret
+
+    def save(self) -> None:
+        self.protect_secret_files()
+        self.record.save()
 
     def close(self, outcome: str, message: str = "") -> Path:
         if not self._closed:
@@ -54,6 +89,6 @@ class EvidenceBundle:
             # Only list files that exist: a crash before the radio came up leaves no pcap.
             self.record.files = {k: v for k, v in self.record.files.items() if (self.dir / v).exists()}
             self.record.files["record"] = RECORD
-            self.record.write(self.dir / RECORD)
+            self.save()
             self._closed = True
         return self.dir / RECORD

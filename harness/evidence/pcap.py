@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 from dataclasses import dataclass
 from datetime import datetime
@@ -162,6 +163,10 @@ def write_zigbee_keys(target: str | Path | io.TextIOBase, keys: Iterable[tuple[b
     """Write a Wireshark `zigbee_pc_keys` file (put it in the Wireshark config dir) from (key, label) pairs."""
     text = "".join(zigbee_key_line(key, label) + "\n" for key, label in keys)
     if isinstance(target, (str, Path)):
-        Path(target).write_text(text, encoding="utf-8")
+        # The table is secret material: owner-only from the first byte (created 0600, tightened if it existed).
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
     else:
         target.write(text)

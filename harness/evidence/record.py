@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import platform
 import subprocess
 from dataclasses import asdict, dataclass, field
@@ -26,11 +28,24 @@ class Measurement:
 class TestRecord:
     test_id: str
     sec_refs: list[str] = field(default_factory=list)
-    outcome: str = "unknown"  # passed | failed | error | skipped
+    outcome: str = "unknown"  # incomplete (still running, or the process died) | passed | failed | error | skipped
     message: str = ""
     measurements: list[Measurement] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    topology: str = ""  # "harness-as-hub" or "hub-under-test": which bench the result came from (rig.topology)
+    secret_files: list[str] = field(default_factory=list)  # hold keys on purpose (Wireshark): owner-only
+    reveal_secrets: bool = field(default=False, repr=False)
+    _path: Path | None = field(default=None, repr=False, compare=False)
+
+    def autosave(self, path: Path) -> None:
+        """Write the record now and after every change (measure, attach, close)."""
+        self._path = path
+        self.save()
+
+    def save(self) -> None:
+        if self._path is not None:
+            self.write(self._path)
 
     def measure(
         self, name: str, value: float, unit: str, *, target: float | None = None, key: bool = False
@@ -38,6 +53,7 @@ class TestRecord:
         met = None if target is None else value <= target
         m = Measurement(name, value, unit, target, met, key)
         self.measurements.append(m)
+        self.save()
         return m
 
     def measurement(self, name: str) -> Measurement | None:
@@ -46,10 +62,23 @@ class TestRecord:
     def key_measurement(self) -> Measurement | None:
         return next((m for m in self.measurements if m.key), self.measurements[0] if self.measurements else None)
 
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("_path", None)
+        data.pop("reveal_secrets", None)
+        return data
+
     def write(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2, default=str) + "\n")
+        """Atomically (a crash mid-write leaves the previous version), through the run's redaction."""
+        from harness.evidence.redaction import redact_text
+
+        text = redact_text(json.dumps(self.to_json(), indent=2, default=str), reveal=self.reveal_secrets) + "\n"
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
 
 
+@functools.lru_cache(maxsize=8)  # one `git rev-parse` per process, not per bench (the fleet starts thousands)
 def git_sha(cwd: Path | None = None) -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5)

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from harness.evidence.redaction import redact_fields
+from harness.evidence.redaction import redact_fields, redact_text
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class Timeline:
         event = TimelineEvent(kind, vt, time.time(), safe)
         self.events.append(event)
         if self._file:
-            self._file.write(json.dumps(event.to_json()) + "\n")
+            self._file.write(redact_text(json.dumps(event.to_json()), reveal=self._reveal) + "\n")
         return event
 
     def of_kind(self, kind: str) -> list[TimelineEvent]:

@@ -169,6 +169,7 @@ class Dcc:
         self._ch_state: dict[Eui64, ChState] = {}
         self._wan_history: dict[Eui64, WanHistory] = {}
         self._pending_n24: dict[Eui64, tuple[RequestId, object | None]] = {}
+        self._manufacturers: dict[Eui64, str] = {}  # DeviceManufacturer from 12.2, for the 8.2 Device
 
         self.wan.add_state_listener(self._on_wan_state)
         self.wan.add_alert_listener(self._on_device_alert)
@@ -182,6 +183,11 @@ class Dcc:
         for chf in self.wan.hubs():
             if self.wan.is_up(chf):
                 self._wan(chf).up(clock.now())
+
+    @property
+    def clock(self) -> Clock:
+        """The DCC's (virtual) clock: senders read it for time-stamped bodies such as 8.1.1 CurrentDateTime."""
+        return self._clock
 
     # == entry point =============================================================================================
     def submit(self, request: Request | str | bytes, sender: Party) -> Response:
@@ -251,7 +257,8 @@ class Dcc:
         assert isinstance(req.body, ReadInventory)
         rec = self._record(req.body.device_id)
         device = InventoryDevice(rec.eui, _DUIS_NAME[rec.device_type], rec.status.value if rec.status else None,
-                                 rec.model, str(rec.mpxn) if rec.mpxn is not None else None)
+                                 rec.model, str(rec.mpxn) if rec.mpxn is not None else None,
+                                 self._manufacturers.get(rec.eui, ""))
         return self._answer(req, RC.I0, "", DspInventory((device,)))
 
     def _srv_12_1(self, req: Request, sender: Party) -> Response:
@@ -279,6 +286,7 @@ class Dcc:
         kind = DUIS_DEVICE_TYPES.get(body.device_type)
         if kind is None:
             raise _Refusal(RC.E11, f"DeviceType {body.device_type!r} is not one of {', '.join(DUIS_DEVICE_TYPES)}")
+        self._manufacturers.setdefault(body.device_id, body.device_manufacturer)
         if body.device_id in self.smi:
             return self._answer(req, RC.I0, f"{body.device_id.dcc} already in the SMI")
         self.smi.add_device(body.device_id, kind, model=body.device_model)

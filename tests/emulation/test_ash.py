@@ -88,7 +88,7 @@ def test_nothing_is_written_before_the_first_rst():
     ncp, out = make_ncp()
     ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004")))
     assert out.take() == []
-    assert ncp.command_log == []
+    assert list(ncp.command_log) == []
 
 
 def test_retransmitted_duplicate_is_acked_but_not_executed_twice():
@@ -125,7 +125,7 @@ def test_out_of_sequence_frame_without_retx_is_rejected():
     out.take()
     ncp.ash.data_received(host_data(3, 0, bytes.fromhex("00000004")))
     assert [decode(f) for f in out.take()] == [NakFrame(res=0, ncp_ready=0, ack_num=0)]
-    assert ncp.command_log == []
+    assert list(ncp.command_log) == []
 
 
 def test_nak_from_host_makes_the_ncp_retransmit_with_retx():
@@ -150,6 +150,37 @@ def test_unsolicited_rstack_and_error_frames():
     assert out.take() == [wire("c2 02 51 a8 bd 7e")]  # ERROR, ACK-timeout code (herdsman's vector)
     ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004")))
     assert out.take() == []  # FAILED: only RST is heard
+
+
+# UG101 (ASH protocol) RSTACK/ERROR: control byte 0xC1 / 0xC2, ASH version 2, one reset/error code byte, CRC.
+# Codes (UG101 table "Reset and Error Codes"): 0x00 unknown, 0x01 external, 0x02 power-on, 0x03 watchdog,
+# 0x06 assert, 0x09 bootloader, 0x0B software; ERROR 0x51 exceeded maximum ACK timeout count.
+RESET_CODES = [(0x00, "RESET_UNKNOWN_REASON"), (0x01, "RESET_EXTERNAL"), (0x02, "RESET_POWER_ON"),
+               (0x03, "RESET_WATCHDOG"), (0x06, "RESET_ASSERT"), (0x09, "RESET_BOOTLOADER"),
+               (0x0B, "RESET_SOFTWARE")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("code", "name"), RESET_CODES)
+def test_rstack_carries_the_documented_reset_code(code, name):
+    ncp, out = make_ncp()
+    ncp.ash.data_received(RST)
+    out.take()
+    ncp.ash.send_unsolicited_rstack(t.NcpResetCode[name])
+    (frame,) = out.take()
+    # 0xC1 0x02 code are never reserved bytes; the CRC after them may be stuffed.
+    assert frame[:3] == bytes([0xC1, 0x02, code]) and frame[-1] == 0x7E
+    assert decode(frame) == RStackFrame(version=2, reset_code=t.NcpResetCode[name])
+
+
+def test_error_frame_is_control_c2_version_2_and_the_ack_timeout_code():
+    ncp, out = make_ncp()
+    ncp.ash.data_received(RST)
+    out.take()
+    ncp.ash.send_error()
+    (frame,) = out.take()
+    assert frame[:3] == bytes([0xC2, 0x02, 0x51]) and frame[-1] == 0x7E and len(frame) == 6
+    ncp.ash.data_received(RST)  # only RST recovers: the answer is RSTACK(RESET_SOFTWARE)
+    assert out.take() == [RSTACK_SOFTWARE]
 
 
 @settings(max_examples=200, deadline=None)
@@ -190,6 +221,7 @@ class Host:
         self.rx = 0
         ncp.ash.data_received(RST)
         out.take()
+        self.command("version", desiredProtocolVersion=ncp.version)  # nothing else is accepted before it
 
     def command(self, name: str, **params) -> list[tuple[int, int, str, list]]:
         """Send one command; return the NCP's DATA frames as (seq, frame control, name, fields), ACKing each."""

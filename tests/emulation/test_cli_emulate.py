@@ -14,32 +14,14 @@ import bellows.types as t
 import pytest
 import zigpy.types as zt
 
-from tests.emulation.ncp_helpers import bellows_app
+from tests.emulation.ncp_helpers import CLI, bellows_app, start_emulator, stop_emulator
 
 pytestmark = pytest.mark.timeout(60)
 
-CLI = str(Path(sys.executable).with_name("smets2-harness"))
 ESME_EUI64 = "00-0D-6F-00-0A-BC-DE-F0"
 # ZigBee install-code test vector (research/vectors.md 1.1): code + CRC C3B5 -> this link key.
 ESME_INSTALL_CODE = "83FED3407A939723A5C639B26916D505C3B5"
 ESME_LINK_KEY = "66B6900981E1EE3CA4206B6B861C02BB"
-
-
-async def start_emulator(*args: str) -> tuple[asyncio.subprocess.Process, str]:
-    proc = await asyncio.create_subprocess_exec(
-        CLI, "emulate", "ncp", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    assert proc.stdout is not None
-    line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
-    match = re.search(r"listening on (\S+)", line)
-    assert match, f"no 'listening on' line: {line!r}"
-    return proc, match.group(1)
-
-
-async def stop_emulator(proc: asyncio.subprocess.Process) -> tuple[int, str]:
-    proc.send_signal(signal.SIGTERM)
-    out, _ = await asyncio.wait_for(proc.communicate(), 20)
-    return proc.returncode, out.decode()
 
 
 async def test_bellows_forms_on_the_cli_emulator_and_an_esme_joins(tmp_path: Path):

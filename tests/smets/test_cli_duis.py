@@ -7,11 +7,18 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
+from tests.dcc_tools.oracle import require_schema
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "duis"
 CHF = "00-DB-12-34-56-78-90-A2"
 ESME = "00-DB-12-34-56-78-90-A0"
 CODE = "30313233343536373839414243444546"
+
+
+@pytest.fixture(autouse=True)
+def _duis_schema() -> None:
+    """`duis check` validates against the DCC's schema first: it must be installed (make dcc-tools)."""
+    require_schema()
 
 
 def test_check_good_file_prints_ok(capsys: pytest.CaptureFixture[str]) -> None:
@@ -22,14 +29,14 @@ def test_check_good_file_prints_ok(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("bad_install_code_15_bytes.xml", "InstallCode: 15 bytes, expected 16"),
-     ("bad_install_code_18_bytes_crc.xml", "InstallCode: 18 bytes, expected 16"),
-     ("bad_cv4_8.11.xml", "CommandVariant: CommandVariant 4 not valid for 8.11"),
-     ("bad_counter_zero.xml", "RequestID: counter must be > 0"),
-     ("bad_counter_2_64.xml", "RequestID: counter must be < 2^64"),
-     ("bad_device_id.xml", "DeviceID: '00-DB-12-34-56-78-90' is not an EUI-64"),
-     ("bad_malformed.xml", "XML: syntax error: mismatched tag (line 13, column 28)"),
-     ("bad_no_signature.xml", "Signature: missing")],
+    [("bad_install_code_15_bytes.xml", "DCC rule: InstallCode: 15 bytes, expected 6 or 8 or 12 or 16 (line 16"),
+     ("bad_install_code_18_bytes_crc.xml", "schema: sr:InstallCode: [facet 'maxLength']"),
+     ("bad_cv4_8.11.xml", "DCC rule: CommandVariant: CommandVariant 4 not valid for 8.11"),
+     ("bad_counter_zero.xml", "DCC rule: RequestID: counter must be > 0"),
+     ("bad_counter_2_64.xml", "schema: sr:RequestID: [facet 'pattern']"),
+     ("bad_device_id.xml", "schema: sr:DeviceID: [facet 'pattern'] The value '00-DB-12-34-56-78-90'"),
+     ("bad_malformed.xml", "schema: XML: not well-formed: Opening and ending tag mismatch"),
+     ("bad_no_signature.xml", "DCC rule: Signature: missing")],
 )
 def test_check_bad_file_exits_2_naming_the_element(name: str, expected: str,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
@@ -44,7 +51,7 @@ def test_check_several_files_reports_each(capsys: pytest.CaptureFixture[str]) ->
     assert main(["duis", "check", str(good), str(bad)]) == 2
     out, err = capsys.readouterr()
     assert f"{good}: OK (8.11 Update HAN Device Log Remove {ESME})" in out
-    assert f"{bad}: RequestID" in err
+    assert f"{bad}: DCC rule: RequestID" in err
 
 
 def test_check_missing_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -108,7 +115,7 @@ def test_build_rejects_a_bad_counter(capsys: pytest.CaptureFixture[str]) -> None
     ("args", "named"),
     [(["8.14.1", "--device", CHF, "--mpxn", "abc"], "MPxN: 'abc' is not 6 to 13 digits"),
      (["8.11", "--device", ESME, "--install-code", CODE, "--target", CHF, "--join-time", "-5"],
-      "JoinTimePeriod: -5 is out of range 0..65535")],
+      "JoinTimePeriod: -5 is out of range 1..3600")],
 )
 def test_build_prints_nothing_that_check_would_refuse(args: list[str], named: str,
                                                       capsys: pytest.CaptureFixture[str]) -> None:

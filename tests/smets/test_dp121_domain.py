@@ -67,6 +67,8 @@ class Premises:
         self._counter = itertools.count(1000)
 
     def send(self, body: object, sender: Party, target: Eui64 = DCC, cv: int | None = None):  # noqa: ANN201
+        if isinstance(body, CommissionDevice):
+            body = body.at(self.dcc.clock.now())
         request = Request.build(body, originator=sender.user_id, target=target,  # type: ignore[arg-type]
                                 counter=next(self._counter), command_variant=cv)
         return self.dcc.submit(request, sender)

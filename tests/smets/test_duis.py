@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -120,7 +121,7 @@ EVERY_BODY = [
     ChfInstallSuccessNoSmWan(CHF, "1312345678118", metal_obstruction_check=True),
     ChfFaultReturn(CHF, other_device_id=ESME),
     ChfNoFaultReturn(CHF),
-    CommissionDevice(),
+    CommissionDevice(datetime(2014, 12, 31, 23, 59, 10, tzinfo=timezone.utc)),
     ReadInventory(CHF),
     ReadDeviceLog(read_security_details=True),
     ReadDeviceLog(),
@@ -156,10 +157,17 @@ def test_service_reference_of_8_14_2_is_8_14() -> None:
 
 
 # -- validation problems name the element and what is wrong (domain.md §10 scenarios 18, 20, 21) ---------------
+@pytest.mark.parametrize("octets", [6, 8, 12, 16])
+def test_install_code_lengths_the_schema_and_zigbee_admit_are_accepted(octets: int) -> None:
+    # DUIS Schema V5.1: hexBinary of 6..16 octets; ZigBee SE install codes are 6, 8, 12 or 16 octets (domain.md §4.4).
+    xml = RTDS_SHAPED_8_11.replace("30313233343536373839414243444546", "AB" * octets)
+    assert validate(xml) == []
+
+
 @pytest.mark.parametrize(
     ("code_hex", "expected"),
-    [("303132333435363738394142434445", "InstallCode: 15 bytes, expected 16"),
-     ("30313233343536373839414243444546F596", "InstallCode: 18 bytes, expected 16"),  # code + CRC appended
+    [("303132333435363738394142434445", "InstallCode: 15 bytes, expected 6 or 8 or 12 or 16"),
+     ("30313233343536373839414243444546F596", "InstallCode: 18 bytes, expected 6 or 8 or 12 or 16"),  # code + CRC appended
      ("3031323334353637383941424344454", "InstallCode: odd number of hex digits (31)"),
      ("ZZ313233343536373839414243444546", "InstallCode: is not hexadecimal octets")],
 )
@@ -310,7 +318,7 @@ def test_response_xml_has_the_dcc_shape() -> None:
                  "<sr:PostCode>M22 0RR<"):
         assert part in xml
     none = Response(rid, "12.1", ResponseCode.I0, at, at, payload=NoPremisesFound("new postcode"))
-    assert "<sr:NoPremisesFound>true<" in none.to_xml()
+    assert "<sr:CSPRegion>Unknown<" in none.to_xml() and "No premises found. new postcode<" in none.to_xml()
 
 
 def test_response_code_meanings_follow_domain_1_12() -> None:

@@ -14,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import zigpy.zdo.types as zdo_t
 from zigpy.types import EUI64, KeyData
 
+from harness.emulation.devices.key_establishment_client import KeyEstablishmentClient
 from harness.emulation.medium import Medium
 from harness.emulation.node import NodeRole, ReceivedAps, ZigbeeNode
 from harness.emulation.zcl_server import SE_PROFILE, ZclEndpoint
@@ -26,6 +28,9 @@ from harness.emulation.zdo_server import ZDO_PROFILE, ZdoServer, node_descriptor
 from harness.errors import DecodeError, JoinTimeout, SecurityError
 from harness.zigbee.aps import ApsFrame, TransportNetworkKey
 from harness.zigbee.auxsec import KeyId
+from harness.zigbee.cbke.certificate import DeviceCredentials
+from harness.zigbee.key_establishment import CLUSTER_ID as KEY_ESTABLISHMENT_CLUSTER
+from harness.zigbee.key_establishment import KeOutcome
 from harness.zigbee.installcode import CrcMode, InstallCode, parse_install_code
 from harness.zigbee.mac import (
     ASSOCIATION_SUCCESS,
@@ -91,6 +96,8 @@ class EmulatedDevice(ZigbeeNode):
         key_timeout: float = 1.0,
         join_poll_interval: float = 0.02,
         rejoin_after_leave: bool = True,
+        cbke: DeviceCredentials | None = None,
+        cbke_unix_time: Callable[[], float] | None = None,
     ) -> None:
         super().__init__(medium, EUI64.convert(eui64) if isinstance(eui64, str) else eui64, role=role,
                          rx_on_when_idle=rx_on_when_idle, mains_powered=mains_powered, channel=channels[0])
@@ -121,6 +128,12 @@ class EmulatedDevice(ZigbeeNode):
         self._key_outcome: asyncio.Future[str | None] | None = None
         self._zdo_tsn = 0
         self.setup_endpoints()
+        # CBKE (suite 2) after the join, when the device carries a certificate (key_establishment_client.py)
+        self.cbke: KeyEstablishmentClient | None = None
+        self.on_key_established: list[Callable[[EmulatedDevice, bytes], None]] = []
+        if cbke is not None and self.endpoints:
+            options = {"unix_time": cbke_unix_time} if cbke_unix_time is not None else {}
+            self.cbke = KeyEstablishmentClient(self, cbke, endpoint=min(self.endpoints), **options)
 
     # -- identity ------------------------------------------------------------------------------------------
 
@@ -255,6 +268,8 @@ class EmulatedDevice(ZigbeeNode):
         # 3. Joined: announce ourselves.
         self._joined.set()
         self._announce()
+        if self.cbke is not None:
+            self.cbke.start()
         return self._record(True, f"joined PAN 0x{found.pan_id:04X} as 0x{self.nwk:04X}", found)
 
     async def _scan(self) -> _Found | None:
@@ -344,6 +359,9 @@ class EmulatedDevice(ZigbeeNode):
         endpoint = self.endpoints.get(aps.dst_endpoint or -1)
         if endpoint is None or received.broadcast:
             return
+        if aps.cluster_id == KEY_ESTABLISHMENT_CLUSTER and self.cbke is not None and received.src_nwk == 0x0000:
+            self.cbke.receive(payload)
+            return
         if aps.profile_id not in (endpoint.profile_id, 0x0104):  # HA-profile requests reach SE endpoints too
             return
         reply_payload = endpoint.handle(aps.cluster_id or 0, payload)
@@ -351,6 +369,23 @@ class EmulatedDevice(ZigbeeNode):
             self.send_aps_data(received.src_nwk, profile_id=aps.profile_id or SE_PROFILE,
                                cluster_id=aps.cluster_id or 0, src_ep=endpoint.endpoint,
                                dst_ep=aps.src_endpoint or 1, payload=reply_payload)
+
+    # -- key establishment ---------------------------------------------------------------------------------
+
+    def key_established(self, key_data: bytes, outcome: KeOutcome) -> None:
+        """CBKE done: KeyData becomes the TC link key (the install-code key is no longer used)."""
+        self.link_key = KeyData(key_data)
+        LOGGER.debug("%s %s: CBKE done in %.3f s", self.kind, self.eui64, outcome.duration)
+        for observer in self.on_key_established:
+            observer(self, key_data)
+
+    def key_establishment_failed(self, outcome: KeOutcome) -> None:
+        """SE: a device that cannot establish a key with the trust centre leaves the network."""
+        self._leave(rejoin=False, why=f"CBKE failed: {outcome.reason}")
+
+    @property
+    def key_established_ok(self) -> bool:
+        return self.cbke is not None and self.cbke.established.is_set()
 
     # -- leave ---------------------------------------------------------------------------------------------
 
@@ -362,6 +397,9 @@ class EmulatedDevice(ZigbeeNode):
         if not self.joined:
             return
         self.send_leave(rejoin=rejoin)
+        if self.cbke is not None:
+            self.cbke.stop()
+            self.link_key = KeyData(self.install_code.link_key())  # a fresh join starts from the install code
         self.leaves.append((self.loop_time, why))
         self._reset_network()
         self._left.set()

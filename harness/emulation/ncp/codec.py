@@ -43,6 +43,13 @@ _SPLIT_LISTS: Final = {
     "addEndpoint": (("inputClusterList", "inputClusterCount"), ("outputClusterList", "outputClusterCount")),
 }
 
+# (first version, command) -> fields a host may leave off the end. EmberZNet 8.0 (EZSP 14) dropped the flags of
+# importTransientKey (sl_zigbee_sec_man_import_transient_key(eui64, key); zigbee-herdsman sends it so from v14),
+# while bellows 1.2.1's v14+ tables inherit v13's layout with flags: accept both (docs/emulated-ncp.md).
+_OPTIONAL_TRAILING: Final = {
+    "importTransientKey": (14, ("flags",)),
+}
+
 
 class HeaderFormat(enum.Enum):
     LEGACY = "legacy"
@@ -117,6 +124,9 @@ class EzspCodec:
         _, tx_schema, _ = self.commands[name]
         if isinstance(tx_schema, tuple):  # an empty schema written as `()` (gpTranslationTableClear)
             tx_schema = {}
+        optional = _OPTIONAL_TRAILING.get(name)
+        if optional is not None and self.version >= optional[0] and isinstance(tx_schema, dict):
+            tx_schema = _without_absent_trailing(tx_schema, optional[1], body)
         try:
             if isinstance(tx_schema, dict):
                 params, rest = t.deserialize_dict(body, tx_schema)
@@ -165,6 +175,16 @@ class EzspCodec:
         if header is HeaderFormat.EXTENDED:
             return bytes([seq & 0xFF, fc, EXTENDED_MARKER, 0x00, frame_id])
         return bytes([seq & 0xFF, fc, frame_id])
+
+
+def _without_absent_trailing(schema: dict[str, Any], optional: tuple[str, ...], body: bytes) -> dict[str, Any]:
+    """The schema without its optional trailing fields when the body is too short to hold them."""
+    required = {k: v for k, v in schema.items() if k not in optional}
+    try:
+        _, rest = t.deserialize_dict(body, required)
+    except Exception:  # noqa: BLE001 - too short even without them: let the full schema report it
+        return schema
+    return required if rest == b"" else schema
 
 
 def _split_lists(params: dict[str, Any], pairs: tuple[tuple[str, str], ...], schema: dict[str, Any]) -> dict[str, Any]:

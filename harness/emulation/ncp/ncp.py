@@ -19,6 +19,7 @@ by the default "status OK + zeros" responder (research/ezsp.md 9.3).
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import time
@@ -31,7 +32,11 @@ import zigpy.types as zt
 
 from harness.emulation.ncp import self_zdo
 from harness.emulation.ncp.ash import NcpAsh
+from harness.emulation.ncp.cbke import CbkeHandlers
 from harness.emulation.ncp.codec import EzspCodec, EzspCommand, HeaderFormat
+from harness.emulation.ncp import handlers
+from harness.emulation.ncp.config import ConfigHandlers
+from harness.emulation.ncp.joining import JoiningHandlers
 from harness.emulation.ncp.nvstate import ChildEntry, NvState
 from harness.emulation.ncp.ram import NcpRam
 from harness.emulation.ncp.security import SecurityHandlers
@@ -53,8 +58,10 @@ STACK_RELEASES: dict[int, tuple[int, int, int]] = {
     19: (9, 0, 0),
 }  # fmt: skip
 STACK_BUILD = 0x0000
+EMBER_VERSION_TYPE_GA = 0xAA  # EmberVersionType GA (general availability release)
 
-FREE_BUFFERS = 240
+COMMAND_LOG_SIZE = 10_000  # full entries kept (a bellows connect + form is ~60 commands)
+MAX_HANDLER_ERRORS = 100
 ENERGY_SCAN_RSSI = -90  # every channel quiet; bellows then picks from its preferred list
 
 
@@ -73,8 +80,14 @@ class LoggedCommand:
     handled: bool
 
 
-class EmulatedNcp(SecurityHandlers, TableHandlers):
-    """The NCP. Wire `ash.data_received` to the host's bytes and `ash.attach(write)` to the host's port."""
+class EmulatedNcp(JoiningHandlers, ConfigHandlers, SecurityHandlers, TableHandlers, CbkeHandlers):
+    """The NCP. Wire `ash.data_received` to the host's bytes and `ash.attach(write)` to the host's port.
+
+    Commands are answered by `cmd_<name>` methods here and in the mixins, or by handlers other modules register
+    with `handlers.ezsp_command` (harness/emulation/ncp/handlers.py).
+    """
+
+    OK = OK
 
     def __init__(
         self,
@@ -87,7 +100,13 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
         clock: Callable[[], float] = time.monotonic,
         mfg_string: str = "smets2-harness",
         board_name: str = "emulated-ncp",
+        invalid_command_reason: str = "ezsp",
     ) -> None:
+        """`invalid_command_reason`: "ezsp" (1 byte, the firmware) or "sl_status" (4 bytes from v14, bellows'
+        tables); unsettled between the two hosts, see docs/emulated-ncp.md."""
+        if invalid_command_reason not in ("ezsp", "sl_status"):
+            raise ValueError(f"invalid_command_reason {invalid_command_reason!r} is not 'ezsp' or 'sl_status'")
+        self.invalid_command_reason = invalid_command_reason
         self.version = ezsp_version
         self.codec = EzspCodec(ezsp_version)
         self.factory_eui64 = zt.EUI64.convert(eui64) if isinstance(eui64, str) else zt.EUI64(eui64)
@@ -96,11 +115,16 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
         self.stack = stack
         self._clock = clock
         self._mfg = {t.EzspMfgTokenId.MFG_STRING: mfg_string, t.EzspMfgTokenId.MFG_BOARD_NAME: board_name}
-        self.command_log: list[LoggedCommand] = []
-        self.unhandled: list[str] = []
-        self.handler_errors: list[str] = []
+        # Bounded, so a long-running server (or a hostile host) cannot grow memory: the last COMMAND_LOG_SIZE
+        # commands in full, plus per-name counters over the whole run.
+        self.command_log: collections.deque[LoggedCommand] = collections.deque(maxlen=COMMAND_LOG_SIZE)
+        self.command_counts: collections.Counter[str] = collections.Counter()
+        self.commands_total = 0
+        self.unhandled: list[str] = []  # each name once
+        self.handler_errors: list[str] = []  # the first MAX_HANDLER_ERRORS
         self.ash = NcpAsh(self._frame_received, self._reset)
         self._ram = NcpRam()
+        self.extension_ram: dict[str, Any] = {}  # per-feature RAM of registered handlers, cleared on reset
         self._last_seq = 0
         self._in_command = False
         self._deferred: list[bytes] = []
@@ -128,6 +152,11 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
         if self.handler_errors:
             raise StrictModeError(f"EZSP v{self.version} handlers failed: {self.handler_errors}")
 
+    def _log(self, entry: LoggedCommand) -> None:
+        self.command_log.append(entry)
+        self.command_counts[entry.name] += 1
+        self.commands_total += 1
+
     def commands_named(self, name: str) -> list[LoggedCommand]:
         return [c for c in self.command_log if c.name == name]
 
@@ -135,10 +164,24 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
 
     def _reset(self) -> None:
         """RST (or a reboot): RAM is gone, the network is down until networkInit; NV stays."""
+        LOGGER.info("emulated NCP: reset by the host (RST); network %s until networkInit",
+                    "formed, down" if self.nv.formed else "not formed")  # fmt: skip
         self._stop_stack()
         self._ram = NcpRam()
+        self.extension_ram = {}
         self._deferred.clear()
         self._last_seq = 0
+        for hook in handlers.reset_hooks():
+            hook(self)
+
+    def _handler_for(self, name: str) -> Callable[[dict], dict] | None:
+        method = getattr(self, f"cmd_{name}", None)
+        if method is not None:
+            return method
+        registered = handlers.registered_handler(name)
+        if registered is None:
+            return None
+        return lambda params: registered(self, params)
 
     def _frame_received(self, data: bytes) -> None:
         try:
@@ -149,13 +192,19 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
                 self._send_invalid(data[0], t.EzspStatus.ERROR_INVALID_VALUE, self.codec.native_header)
             return
         if cmd.name is None:
-            self.command_log.append(LoggedCommand(f"<unknown 0x{cmd.frame_id:04X}>", {}, self._clock(), cmd.seq, False))
+            self._log(LoggedCommand(f"<unknown 0x{cmd.frame_id:04X}>", {}, self._clock(), cmd.seq, False))
             self._send_invalid(cmd.seq, t.EzspStatus.ERROR_INVALID_FRAME_ID, cmd.header)
             return
-        handler = getattr(self, f"cmd_{cmd.name}", None)
-        self.command_log.append(LoggedCommand(cmd.name, cmd.params, self._clock(), cmd.seq, handler is not None))
+        if not self._ram.version_agreed and cmd.name != "version":
+            # UG100 "Protocol Format": no command is accepted before a version command succeeds.
+            self._log(LoggedCommand(cmd.name, cmd.params, self._clock(), cmd.seq, False))
+            self._send_invalid(cmd.seq, t.EzspStatus.ERROR_VERSION_NOT_SET, cmd.header)
+            return
+        handler = self._handler_for(cmd.name)
+        self._log(LoggedCommand(cmd.name, cmd.params, self._clock(), cmd.seq, handler is not None))
         if handler is None and self.strict:
-            self.unhandled.append(cmd.name)
+            if cmd.name not in self.unhandled:
+                self.unhandled.append(cmd.name)
             LOGGER.error("emulated NCP (strict): no handler for %s", cmd.name)
             self._send_invalid(cmd.seq, t.EzspStatus.ERROR_INVALID_FRAME_ID, cmd.header)
             return
@@ -165,7 +214,8 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
                 values = handler(cmd.params) if handler is not None else self._default_response(cmd)
             except Exception as exc:  # noqa: BLE001 - a broken handler (or stack) must not hang bellows for 10 s
                 LOGGER.exception("emulated NCP: %s handler failed", cmd.name)
-                self.handler_errors.append(f"{cmd.name}: {exc!r}")
+                if len(self.handler_errors) < MAX_HANDLER_ERRORS:
+                    self.handler_errors.append(f"{cmd.name}: {exc!r}")
                 values = {"status": t.sl_Status.FAIL}
             # A response uses the header shape of its command (the first `version` is legacy).
             frame = self.codec.build_response(cmd.name, cmd.seq, values or {}, header=cmd.header)
@@ -178,7 +228,12 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
             self.ash.send(self._with_seq(frame))
 
     def _send_invalid(self, seq: int, reason: t.EzspStatus, header: HeaderFormat) -> None:
-        frame = self.codec.build_response("invalidCommand", seq, {"status": reason}, header=header)
+        if self.invalid_command_reason == "ezsp":
+            # One EzspStatus byte in every version, as the firmware sends it (UG100 invalidCommand `reason`;
+            # zigbee-herdsman reads one byte). bellows 1.2.1's v14+ tables expect a 4-byte sl_Status here.
+            frame = self.codec._header(seq, 0x80, "invalidCommand", header) + bytes([int(reason)])
+        else:
+            frame = self.codec.build_response("invalidCommand", seq, {"status": reason}, header=header)
         self._last_seq = seq
         self.ash.send(frame)
 
@@ -200,49 +255,27 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
     # ---- connect ------------------------------------------------------------------------------------------
 
     def cmd_version(self, p: dict) -> dict:
+        # The NCP always answers with the version it speaks; only a request for exactly that version unlocks the
+        # other commands (UG100 "Protocol Format": a host asking higher than the NCP speaks must ask again).
+        if int(p["desiredProtocolVersion"]) == self.version:
+            if not self._ram.version_agreed:
+                LOGGER.info("emulated NCP: host speaks EZSP v%d", self.version)
+            self._ram.version_agreed = True
+        else:
+            LOGGER.info("emulated NCP: host asked for EZSP v%d, we speak v%d", int(p["desiredProtocolVersion"]),
+                        self.version)  # fmt: skip
         major, minor, patch = STACK_RELEASES.get(self.version, STACK_RELEASES[19])
         stack_version = (major << 12) | (minor << 8) | (patch << 4)
         return {"protocolVersion": self.version, "stackType": STACK_TYPE_MESH, "stackVersion": stack_version}
 
+    def _version_info(self) -> bytes:
+        # EmberVersion (EmberZNet ember-types.h): build u16, major, minor, patch, special, type: 7 bytes.
+        major, minor, patch = STACK_RELEASES.get(self.version, STACK_RELEASES[19])
+        return t.uint16_t(STACK_BUILD).serialize() + bytes([major, minor, patch, 0, EMBER_VERSION_TYPE_GA])
+
     def cmd_customFrame(self, p: dict) -> dict:
         # No Nabu Casa XNCP extensions: bellows falls back to FirmwareFeatures.NONE.
         return {"status": t.sl_Status.INVALID_STATE, "reply": b""}
-
-    def cmd_getConfigurationValue(self, p: dict) -> dict:
-        config_id = int(p["configId"])
-        if config_id not in self._ram.config:
-            return {"status": t.sl_Status.INVALID_PARAMETER, "value": 0}
-        return {"status": OK, "value": self._ram.config[config_id]}
-
-    def cmd_setConfigurationValue(self, p: dict) -> dict:
-        self._ram.config[int(p["configId"])] = int(p["value"])
-        return {"status": OK}
-
-    def cmd_getValue(self, p: dict) -> dict:
-        value_id = p["valueId"]
-        if value_id == t.EzspValueId.VALUE_VERSION_INFO:
-            major, minor, patch = STACK_RELEASES.get(self.version, STACK_RELEASES[19])
-            value = t.uint16_t(STACK_BUILD).serialize() + bytes([major, minor, patch, 0])
-        elif value_id == t.EzspValueId.VALUE_FREE_BUFFERS:
-            value = bytes([FREE_BUFFERS])
-        elif value_id == t.EzspValueId.VALUE_NWK_FRAME_COUNTER:
-            value = t.uint32_t(self.nv.nwk_frame_counter).serialize()
-        elif value_id == t.EzspValueId.VALUE_APS_FRAME_COUNTER:
-            value = t.uint32_t(self.nv.aps_frame_counter).serialize()
-        elif int(value_id) in self._ram.values:
-            value = self._ram.values[int(value_id)]
-        else:
-            return {"status": t.EzspStatus.ERROR_INVALID_ID, "value": b""}
-        return {"status": OK, "value": value}
-
-    def cmd_setValue(self, p: dict) -> dict:
-        value_id, value = p["valueId"], bytes(p["value"])
-        if value_id == t.EzspValueId.VALUE_NWK_FRAME_COUNTER:
-            self.nv.nwk_frame_counter = int.from_bytes(value[:4], "little")
-        elif value_id == t.EzspValueId.VALUE_APS_FRAME_COUNTER:
-            self.nv.aps_frame_counter = int.from_bytes(value[:4], "little")
-        self._ram.values[int(value_id)] = value
-        return {"status": OK}
 
     def cmd_addEndpoint(self, p: dict) -> dict:
         ep = int(p["endpoint"])
@@ -338,6 +371,7 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
         if not self.nv.formed:
             return {"status": t.sl_Status.NOT_JOINED}
         self._bring_network_up()
+        LOGGER.info("emulated NCP: network up from NV (channel %d, PAN 0x%04X)", self.nv.channel, self.nv.pan_id)
         return {"status": OK}
 
     def cmd_networkInit(self, p: dict) -> dict:
@@ -350,9 +384,15 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
         if self._ram.network_up:
             return {"status": t.sl_Status.INVALID_STATE}
         params: t.EmberNetworkParameters = p["parameters"]
+        rejected = form_parameters_error(params, self._ram.pending_security)
+        if rejected is not None:  # the firmware's status, and no state changes
+            LOGGER.info("emulated NCP: formNetwork rejected (%s): %s", rejected[1], rejected[0].name)
+            return {"status": rejected[0]}
+        saved = self.nv.to_json()  # a radio that fails to come up leaves NV as it was
         sec = self._ram.pending_security
         nv = self.nv
         nv.formed = True
+        nv.node_type = int(t.EmberNodeType.COORDINATOR)
         nv.node_id = 0x0000
         nv.pan_id = int(params.panId)
         nv.extended_pan_id = str(zt.EUI64(params.extendedPanId))
@@ -361,32 +401,41 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
         nv.channels = int(params.channels)
         nv.nwk_manager_id = int(params.nwkManagerId)
         nv.nwk_update_id = 0  # EmberZNet ignores nwkUpdateId on form (bellows writes the token after)
-        if sec is not None:
+        if sec is not None:  # always, after form_parameters_error
             nv.security_bitmask = int(sec.bitmask)
             have_nwk_key = t.EmberInitialSecurityBitmask.HAVE_NETWORK_KEY in sec.bitmask
             nv.network_key = bytes(sec.networkKey).hex() if have_nwk_key else os.urandom(16).hex()
             nv.network_key_seq = int(sec.networkKeySequenceNumber) if have_nwk_key else 0
             nv.tc_link_key = bytes(sec.preconfiguredKey).hex()
-        else:
-            nv.network_key = os.urandom(16).hex()
-        self._bring_network_up()
+        try:
+            self._bring_network_up()
+        except Exception:
+            self._stop_stack()
+            self.nv = NvState.from_json(saved)
+            raise
+        LOGGER.info("emulated NCP: network formed on channel %d, PAN 0x%04X", nv.channel, nv.pan_id)
         return {"status": OK}
 
     def cmd_leaveNetwork(self, p: dict) -> dict:
         if not self._ram.network_up:
             return {"status": t.sl_Status.INVALID_STATE}
+        announce = getattr(self.stack, "announce_leave", None)
+        if announce is not None:  # a joined router tells the network it leaves (joining.py)
+            announce()
         self._ram.network_up = False
         self._stop_stack()
         self.nv.leave()
+        LOGGER.info("emulated NCP: left the network (host leaveNetwork)")
         self.callback("stackStatusHandler", status=t.sl_Status.NETWORK_DOWN)
         return {"status": OK}
 
     def _bring_network_up(self) -> None:
-        self._ram.network_up = True
-        self.callback("stackStatusHandler", status=t.sl_Status.NETWORK_UP)
+        # The radio first: if it cannot come up, nothing has been announced to the host.
         if self.stack is not None:
             self.stack.start(self.network_params(), events=self, keys=self)
             self._stack_running = True
+        self._ram.network_up = True
+        self.callback("stackStatusHandler", status=t.sl_Status.NETWORK_UP)
 
     def _stop_stack(self) -> None:
         self._ram.network_up = False
@@ -420,7 +469,7 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
         )
         if not self._ram.network_up:
             return {"status": t.sl_Status.NOT_JOINED, "nodeType": t.EmberNodeType.UNKNOWN_DEVICE, "parameters": params}
-        return {"status": OK, "nodeType": t.EmberNodeType.COORDINATOR, "parameters": params}
+        return {"status": OK, "nodeType": t.EmberNodeType(nv.node_type), "parameters": params}
 
     def cmd_getNodeId(self, p: dict) -> dict:
         return {"nodeId": self.nv.node_id if self._ram.network_up else NOT_JOINED_NODE_ID}
@@ -443,6 +492,8 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
 
     def cmd_startScan(self, p: dict) -> dict:
         channels = [c for c in range(11, 27) if p["channelMask"] & (1 << c)]
+        if p["scanType"] == t.EzspNetworkScanType.ACTIVE_SCAN and self._joiner is not None:
+            return self._active_scan(channels, int(p["duration"]))  # joining.py: beacons heard on the medium
         if p["scanType"] == t.EzspNetworkScanType.ENERGY_SCAN:
             for channel in channels:
                 self.callback("energyScanResultHandler", channel=channel, maxRssiValue=ENERGY_SCAN_RSSI)
@@ -563,6 +614,8 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
         )  # fmt: skip
 
     def stack_trust_center_join(self, nwk: int, eui64: zt.EUI64, status: int, decision: int, parent: int) -> None:
+        LOGGER.info("emulated NCP: trust centre: %s 0x%04X %s -> %s", zt.EUI64(eui64), nwk,
+                    t.EmberDeviceUpdate(status).name, t.EmberJoinDecision(decision).name)  # fmt: skip
         if status == t.EmberDeviceUpdate.DEVICE_LEFT:
             self._joined_nodes.pop(zt.EUI64(eui64), None)
             # A child that left is gone from the child table, as on EmberZNet (else getChildData still lists it).
@@ -583,6 +636,29 @@ class EmulatedNcp(SecurityHandlers, TableHandlers):
             "childJoinHandler", index=index, joining=joining, childId=nwk, childEui64=zt.EUI64(eui64),
             childType=t.EmberNodeType(node_type),
         )  # fmt: skip
+
+
+# 2.4 GHz O-QPSK channels (IEEE 802.15.4 page 0), the only ones an EFR32 2.4 GHz NCP forms on.
+CHANNELS_2_4_GHZ = range(11, 27)
+BROADCAST_PAN_ID = 0xFFFF
+
+
+def form_parameters_error(
+    params: t.EmberNetworkParameters, security: t.EmberInitialSecurityState | None
+) -> tuple[t.sl_Status, str] | None:
+    """Why EmberZNet's formNetwork refuses these parameters (status, reason), or None.
+
+    emberFormNetwork (EmberZNet stack API "network-formation"): EMBER_SECURITY_STATE_NOT_SET before
+    setInitialSecurityState; EMBER_PHY_INVALID_CHANNEL for a channel the radio does not have;
+    EMBER_BAD_ARGUMENT for the broadcast PAN id 0xFFFF. bellows maps these onto sl_Status for v14+.
+    """
+    if security is None:
+        return t.sl_Status.ZIGBEE_SECURITY_STATE_NOT_SET, "setInitialSecurityState was not called"
+    if int(params.radioChannel) not in CHANNELS_2_4_GHZ:
+        return t.sl_Status.TRANSMIT_INVALID_CHANNEL, f"channel {int(params.radioChannel)} is not 11..26"
+    if int(params.panId) == BROADCAST_PAN_ID:
+        return t.sl_Status.INVALID_PARAMETER, "PAN id 0xFFFF is the broadcast PAN"
+    return None
 
 
 def _aps_message(aps: t.EmberApsFrame, payload: bytes) -> ApsMessage:

@@ -50,6 +50,7 @@ class NvState:
     formed: bool = False
     eui64: str | None = None  # a restored EUI-64 that overrides the factory one (NV3 RESTORED_EUI64)
     node_id: int = 0x0000
+    node_type: int = int(t.EmberNodeType.COORDINATOR)  # ROUTER once joined as one (ncp/joining.py)
     pan_id: int = 0xFFFF
     extended_pan_id: str = ZERO_EUI64
     channel: int = 0

@@ -36,6 +36,18 @@ DEFAULT_CONFIG: dict[t.EzspConfigId, int] = {
     t.EzspConfigId.CONFIG_TC_REJOINS_USING_WELL_KNOWN_KEY_TIMEOUT_S: 300,
 }
 
+# Ranges setConfigurationValue accepts (EZSP_ERROR_INVALID_VALUE outside). Table sizes are bounded so a hostile
+# host cannot make the emulator allocate without limit; the bounds are generous next to a real NCP's RAM.
+CONFIG_LIMITS: dict[int, tuple[int, int]] = {
+    int(t.EzspConfigId.CONFIG_ADDRESS_TABLE_SIZE): (0, 250),
+    int(t.EzspConfigId.CONFIG_MULTICAST_TABLE_SIZE): (0, 250),
+    int(t.EzspConfigId.CONFIG_KEY_TABLE_SIZE): (0, 250),
+    int(t.EzspConfigId.CONFIG_SUPPORTED_NETWORKS): (1, 2),
+    int(t.EzspConfigId.CONFIG_STACK_PROFILE): (0, 2),
+    int(t.EzspConfigId.CONFIG_SECURITY_LEVEL): (0, 7),
+    int(t.EzspConfigId.CONFIG_MAX_HOPS): (1, 30),
+}
+
 
 @dataclass
 class TransientKey:
@@ -47,13 +59,16 @@ class TransientKey:
 class NcpRam:
     """RAM state: lost on every RST, as on a real NCP."""
 
-    config: dict[int, int] = field(default_factory=lambda: {int(k): v for k, v in DEFAULT_CONFIG.items()})
+    # Every EzspConfigId the firmware knows (bellows' enum), at its reset default (0 where we know none).
+    config: dict[int, int] = field(default_factory=lambda: {int(k): DEFAULT_CONFIG.get(k, 0) for k in t.EzspConfigId})
     values: dict[int, bytes] = field(default_factory=dict)
+    endpoint_flags: dict[int, int] = field(default_factory=dict)
     policies: dict[int, int] = field(default_factory=dict)
     endpoints: dict[int, self_zdo.LocalEndpoint] = field(default_factory=dict)
     transient_keys: dict[zt.EUI64, TransientKey] = field(default_factory=dict)
     pending_security: t.EmberInitialSecurityState | None = None
     network_up: bool = False
+    version_agreed: bool = False  # a `version` for exactly our protocol was answered since the last reset
     extended_timeouts: dict[zt.EUI64, bool] = field(default_factory=dict)
     address_table: dict[int, tuple[zt.EUI64, int]] = field(default_factory=dict)
     multicast_table: dict[int, t.EmberMulticastTableEntry] = field(default_factory=dict)

@@ -19,6 +19,9 @@ OK = t.sl_Status.OK
 WILDCARD_EUI64 = zt.EUI64.convert("FF:FF:FF:FF:FF:FF:FF:FF")
 NO_KEY_INDEX = 0xFF
 DEFAULT_TC_POLICY = 0x0001  # ALLOW_JOINS, until the host sets its own
+# Transient-key table entries (EmberZNet keeps them in a small RAM table; the exact size is build-dependent):
+# beyond it importTransientKey answers TABLE_FULL (sl_Status FULL), so a host cannot grow the emulator's memory without bound.
+TRANSIENT_KEY_TABLE_SIZE = 32
 
 
 class SecurityHandlers:
@@ -50,6 +53,8 @@ class SecurityHandlers:
     def cmd_exportKey(self, p: dict) -> dict:
         context: t.SecurityManagerContextV13 = p["context"]
         kind = context.core_key_type
+        if not self.nv.formed and kind != t.SecurityManagerKeyType.APP_LINK:
+            return {"status": t.sl_Status.NOT_FOUND, "context": context}  # no network, so no network/TC key
         if kind == t.SecurityManagerKeyType.NETWORK:
             key = self.nv.network_key
         elif kind in (t.SecurityManagerKeyType.TC_LINK, t.SecurityManagerKeyType.TC_LINK_WITH_TIMEOUT):
@@ -172,8 +177,14 @@ class SecurityHandlers:
         return {"status": OK}
 
     def _add_transient_key(self, eui64: zt.EUI64, key: zt.KeyData) -> dict:
+        now = self._clock()
+        keys = self._ram.transient_keys
+        for stale in [e for e, entry in keys.items() if entry.expires_at <= now]:
+            del keys[stale]
+        if zt.EUI64(eui64) not in keys and len(keys) >= TRANSIENT_KEY_TABLE_SIZE:
+            return {"status": t.sl_Status.FULL}
         timeout = self._ram.config_value(t.EzspConfigId.CONFIG_TRANSIENT_KEY_TIMEOUT_S)
-        self._ram.transient_keys[zt.EUI64(eui64)] = TransientKey(zt.KeyData(key), self._clock() + timeout)
+        keys[zt.EUI64(eui64)] = TransientKey(zt.KeyData(key), now + timeout)
         return {"status": OK}
 
     def cmd_importTransientKey(self, p: dict) -> dict:

@@ -40,6 +40,8 @@ class TableHandlers:
     def cmd_setChildData(self, p: dict) -> dict:
         data = p["child_data"] if "child_data" in p else p["childData"]
         index = int(p["index"])
+        if index >= self._ram.config_value(t.EzspConfigId.CONFIG_MAX_END_DEVICE_CHILDREN):
+            return {"status": t.sl_Status.INVALID_INDEX}
         entry = ChildEntry(str(zt.EUI64(data.eui64)), int(data.id), int(data.type))
         children = self.nv.children
         if index < len(children):
@@ -55,7 +57,12 @@ class TableHandlers:
         return {"extendedTimeout": extended}
 
     def cmd_setExtendedTimeout(self, p: dict) -> dict:
-        self._ram.extended_timeouts[zt.EUI64(p["remoteEui64"])] = bool(p["extendedTimeout"])
+        # EmberZNet keeps the flag in the address table: a full table refuses a new node with TABLE_FULL (bounded memory, too).
+        eui64 = zt.EUI64(p["remoteEui64"])
+        timeouts = self._ram.extended_timeouts
+        if eui64 not in timeouts and len(timeouts) >= self._ram.config_value(t.EzspConfigId.CONFIG_ADDRESS_TABLE_SIZE):
+            return {"status": t.sl_Status.FULL}
+        timeouts[eui64] = bool(p["extendedTimeout"])
         return {"status": OK}
 
     def _known_nodes(self) -> dict[zt.EUI64, int]:

@@ -130,6 +130,11 @@ class _TcpConnection(asyncio.Protocol):
             self.transport.write(data)
 
 
+def _peer(conn: _TcpConnection) -> str:
+    peer = conn.transport.get_extra_info("peername") if conn.transport is not None else None
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else "?"
+
+
 class TcpTransport:
     """The NCP behind a TCP server on 127.0.0.1 (port 0 picks a free one); `url` is "tcp://127.0.0.1:PORT"."""
 
@@ -151,12 +156,18 @@ class TcpTransport:
     def _connected(self, conn: _TcpConnection) -> None:
         previous, self._current = self._current, conn
         self.connections += 1
+        peer = _peer(conn)
         if previous is not None and previous.transport is not None:
+            LOGGER.info("emulated NCP: host %s replaces host %s (one host at a time, like a UART)", peer,
+                        _peer(previous))  # fmt: skip
             previous.transport.close()  # one host at a time, like a UART
+        else:
+            LOGGER.info("emulated NCP: host %s connected", peer)
         self.ncp.ash.attach(conn.write)
 
     def _disconnected(self, conn: _TcpConnection) -> None:
         if self._current is conn:
+            LOGGER.info("emulated NCP: host %s disconnected (NV kept)", _peer(conn))
             self._current = None
             self.ncp.ash.detach()
 

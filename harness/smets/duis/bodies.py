@@ -2,17 +2,19 @@
 
 Element names and order follow the RTDS templates ([DT]; domain.md §1.2, §1.5, §1.6, §1.9, §1.10, §1.11 [V]). Value
 lists (CHFInstallType, CHFLocation, PremiseType, ...) are [U] beyond the sample values, so they are free text here.
-8.1.1 has no RTDS template: its body `CommissionDevice` (empty; the device is the RequestID target) is [U].
+8.1.1 is `CommissionDeviceSynchroniseClock` (RTDS ECS70 / GCS28).
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import ClassVar
 
+from harness.errors import InputError
 from harness.smets.identities import Eui64
-from harness.smets.duis.xmlbits import Reader, add, sr, xs_bool
+from harness.smets.duis.xmlbits import Reader, add, sr, xs_bool, xs_datetime
 
 __all__ = [
     "Body",
@@ -34,7 +36,10 @@ __all__ = [
 ]
 
 INSTALL_CODE_OCTETS = 16  # DUIS InstallCode: 32 hex chars, no CRC ([DT] 8.11 template, domain.md §1.2/§4.4 [V])
-JOIN_TIME_PERIOD_MAX = 0xFFFF  # carried as DLMS long-unsigned join_timeout (domain.md §1.3 [V])
+# The DUIS schema types InstallCode as hexBinary of 6..16 octets; ZigBee SE install codes are 6, 8, 12 or 16 octets
+# before the CRC (domain.md §4.4 [ESP]). Any other length cannot derive a ZigBee link key: a DCC rule, not schema.
+INSTALL_CODE_LENGTHS = frozenset({6, 8, 12, 16})
+JOIN_TIME_PERIOD_MAX = 3600  # DUIS Schema V5.1 JoinTimePeriod: xs:positiveInteger, maxInclusive 3600
 _MPXN = {"low": 6, "high": 13}  # MPRN 6-10 digits, MPAN core 13 (identities.py); schema-level check only
 
 
@@ -105,8 +110,8 @@ class UpdateHanDeviceLog(Body):
             r.problem("AddDeviceToCHFWhitelist", "not allowed with RequestType Remove", block)
         jtp = code = mpxn = second = None
         if kind == "Add" and block is not None:
-            jtp = r.integer(block, "JoinTimePeriod", low=0, high=JOIN_TIME_PERIOD_MAX)
-            code = r.hex_octets(block, "InstallCode", length=INSTALL_CODE_OCTETS)
+            jtp = r.integer(block, "JoinTimePeriod", low=1, high=JOIN_TIME_PERIOD_MAX)
+            code = r.hex_octets(block, "InstallCode", length=INSTALL_CODE_LENGTHS)
             mpxn = r.digits(block, "ImportMPxN", required=False, **_MPXN)
             second = r.digits(block, "SecondaryImportMPAN", low=13, high=13, required=False)
         if device is None or kind is None or (kind == "Add" and (jtp is None or code is None)):
@@ -225,9 +230,9 @@ class ChfFaultReturn(Body):
     @classmethod
     def read(cls, elem: ET.Element, r: Reader) -> ChfFaultReturn | None:
         device, kind = r.eui(elem, "DeviceID"), r.text(elem, "CHFFaultReturnType")
-        other = r.eui(elem, "OtherDeviceID", required=False)
+        other = r.eui(elem, "OtherDeviceID")  # required by the DUIS schema (V5.1 CHFFaultReturn)
         method, reason = r.text(elem, "CHFConnectionMethod"), r.text(elem, "CHFFaultReason")
-        if None in (device, kind, method, reason):
+        if None in (device, kind, other, method, reason):
             return None
         return cls(device, kind, other, method, reason)  # type: ignore[arg-type]
 
@@ -255,17 +260,37 @@ class ChfNoFaultReturn(Body):
 
 @dataclass(frozen=True)
 class CommissionDevice(Body):
-    """SRV 8.1.1 Commission Device. No RTDS template: an empty body, the device is the RequestID target [U]."""
+    """SRV 8.1.1 Commission Device: `CommissionDeviceSynchroniseClock{CurrentDateTime, TolerancePeriod}`, as in the
+    DCC's RTDS templates ECS70 (ESME) and GCS28 (GSME) and the DUIS Schema V5.1 ([DT], npm duis-templates 0.7.0).
+
+    `current_date_time` is the time the sender's clock reads; the domain has no wall clock, so the sender fills it
+    (bench: the virtual clock). Writing a body without it raises InputError. TolerancePeriod is in seconds (60 in
+    the templates).
+    """
 
     SRV: ClassVar[str] = "8.1.1"
-    ELEMENT: ClassVar[str] = "CommissionDevice"
+    ELEMENT: ClassVar[str] = "CommissionDeviceSynchroniseClock"
+
+    current_date_time: datetime | None = None
+    tolerance_period: int = 60
+
+    def at(self, now: datetime) -> CommissionDevice:
+        """This body with CurrentDateTime set to `now` (unchanged if already set)."""
+        return self if self.current_date_time is not None else CommissionDevice(now, self.tolerance_period)
 
     def write(self, parent: ET.Element) -> None:
-        add(parent, self.ELEMENT)
+        if self.current_date_time is None:
+            raise InputError("not set: 8.1.1 needs the sender's current date-time (CommissionDevice.at(now))",
+                             where="CommissionDeviceSynchroniseClock.CurrentDateTime")
+        body = add(parent, self.ELEMENT)
+        add(body, "CurrentDateTime", xs_datetime(self.current_date_time))
+        add(body, "TolerancePeriod", str(self.tolerance_period))
 
     @classmethod
-    def read(cls, elem: ET.Element, r: Reader) -> CommissionDevice:
-        return cls()
+    def read(cls, elem: ET.Element, r: Reader) -> CommissionDevice | None:
+        when = r.date_time(elem, "CurrentDateTime")
+        tolerance = r.integer(elem, "TolerancePeriod", low=0, high=(1 << 32) - 1)
+        return None if when is None or tolerance is None else cls(when, tolerance)
 
 
 @dataclass(frozen=True)
@@ -353,8 +378,8 @@ class RequestWanMatrix(Body):
             return None
         if part is not None:
             post = r.text(part, "PostCode")
-            ident = r.text(part, "AddressIdentifier", required=False)
-            return None if post is None else cls(post_code=post, address_identifier=ident)
+            ident = r.text(part, "AddressIdentifier")  # the schema's PartialAddress needs both
+            return None if post is None or ident is None else cls(post_code=post, address_identifier=ident)
         if uprn is not None:
             return cls(uprn=uprn)
         r.problem("RequestWANMatrix", "needs PartialAddress{PostCode, AddressIdentifier} or UPRN", elem)
@@ -410,23 +435,24 @@ class RequestHandover(Body):
 
     remote_party_role: str = "Supplier"
     floor_seq_number: int = 0
-    prepayment_top_up_floor_seq_number: int = 0
+    prepayment_top_up_floor_seq_number: int | None = 0
     certificates: tuple[str, ...] = ()  # DigitalSigning, KeyAgreement, KeyAgreementTopUp (base64, not checked)
     apply_time_based_cpv_checks: bool = True
+    certification_path: tuple[str, ...] = ()  # CertificationPathCertificates/Certificate (base64, not checked)
 
     def write(self, parent: ET.Element) -> None:
         body = add(parent, self.ELEMENT)
         add(body, "RemotePartyRole", self.remote_party_role)
         _write_credentials(body, _HANDOVER_TAGS, self.floor_seq_number, self.prepayment_top_up_floor_seq_number,
-                           self.certificates, self.apply_time_based_cpv_checks)
+                           self.certificates, self.apply_time_based_cpv_checks, self.certification_path)
 
     @classmethod
     def read(cls, elem: ET.Element, r: Reader) -> RequestHandover | None:
         role = r.text(elem, "RemotePartyRole")
-        floor, topup, certs, cpv = _read_credentials(elem, r, _HANDOVER_TAGS)
-        if None in (role, floor, topup, certs, cpv):
+        floor, topup, certs, cpv, path = _read_credentials(elem, r, _HANDOVER_TAGS)
+        if None in (role, floor, certs, cpv):
             return None
-        return cls(role, floor, topup, certs, cpv)  # type: ignore[arg-type]
+        return cls(role, floor, topup, certs, cpv, path)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -438,24 +464,30 @@ class UpdateSecurityCredentialsCoS(Body):
 
     import_mpxn: str
     supplier_floor_seq_number: int = 0
-    supplier_prepayment_top_up_floor_seq_number: int = 0
+    supplier_prepayment_top_up_floor_seq_number: int | None = 0
     certificates: tuple[str, ...] = ()
     apply_time_based_cpv_checks: bool = True
+    certification_path: tuple[str, ...] = ()
+    # Future-dated variant; 3000-12-31 in the RTDS cancellation template. The DCC does not yet schedule it.
+    execution_date_time: datetime | None = None
 
     def write(self, parent: ET.Element) -> None:
         body = add(parent, self.ELEMENT)
+        if self.execution_date_time is not None:
+            add(body, "ExecutionDateTime", xs_datetime(self.execution_date_time))
         _write_credentials(body, _COS_TAGS, self.supplier_floor_seq_number,
                            self.supplier_prepayment_top_up_floor_seq_number, self.certificates,
-                           self.apply_time_based_cpv_checks)
+                           self.apply_time_based_cpv_checks, self.certification_path)
         add(body, "ImportMPxN", self.import_mpxn)
 
     @classmethod
     def read(cls, elem: ET.Element, r: Reader) -> UpdateSecurityCredentialsCoS | None:
-        floor, topup, certs, cpv = _read_credentials(elem, r, _COS_TAGS)
+        when = r.date_time(elem, "ExecutionDateTime", required=False)
+        floor, topup, certs, cpv, path = _read_credentials(elem, r, _COS_TAGS)
         mpxn = r.digits(elem, "ImportMPxN", **_MPXN)
-        if None in (floor, topup, certs, cpv, mpxn):
+        if None in (floor, certs, cpv, mpxn):
             return None
-        return cls(mpxn, floor, topup, certs, cpv)  # type: ignore[arg-type]
+        return cls(mpxn, floor, topup, certs, cpv, path, when)  # type: ignore[arg-type]
 
 
 _CERT_NAMES = ("DigitalSigningCertificate", "KeyAgreementCertificate", "KeyAgreementTopUpCertificate")
@@ -466,26 +498,34 @@ _HANDOVER_TAGS = ("RemotePartyFloorSeqNumber", "RemotePartyPrepaymentTopUpFloorS
 _COS_TAGS = ("SupplierFloorSeqNumber", "SupplierPrepaymentTopUpFloorSeqNumber", "SupplierReplacementCertificates")
 
 
-def _write_credentials(body: ET.Element, tags: tuple[str, str, str], floor: int, topup: int,
-                       certs: tuple[str, ...], cpv: bool) -> None:
+def _write_credentials(body: ET.Element, tags: tuple[str, str, str], floor: int, topup: int | None,
+                       certs: tuple[str, ...], cpv: bool, path: tuple[str, ...]) -> None:
+    """Schema order (DUIS V5.1): floors, replacement certificates, CertificationPathCertificates, CPV flag."""
     floor_tag, topup_tag, certs_tag = tags
     add(body, floor_tag, str(floor))
-    add(body, topup_tag, str(topup))
+    if topup is not None:  # optional in the schema (absent in the RTDS network-operator 6.21 template)
+        add(body, topup_tag, str(topup))
     cert_block = add(body, certs_tag)
     for name, value in zip(_CERT_NAMES, certs, strict=False):
         add(cert_block, name, value)
+    path_block = add(body, "CertificationPathCertificates")
+    for value in path:
+        add(path_block, "Certificate", value)
     add(body, "ApplyTimeBasedCPVChecks", xs_bool(cpv))
 
 
 def _read_credentials(elem: ET.Element, r: Reader, tags: tuple[str, str, str]
-                      ) -> tuple[int | None, int | None, tuple[str, ...] | None, bool | None]:
-    """(floor, top-up floor, certificates, CPV flag); None where missing or bad. Certificates are not checked."""
+                      ) -> tuple[int | None, int | None, tuple[str, ...] | None, bool | None, tuple[str, ...]]:
+    """(floor, top-up floor, certificates, CPV flag, certification path); None where missing or bad. The
+    prepayment top-up floor is optional in the schema; certificates are not checked (the schema types them)."""
     floor_tag, topup_tag, certs_tag = tags
     floor = r.integer(elem, floor_tag, low=0, high=_SEQ_MAX)
-    topup = r.integer(elem, topup_tag, low=0, high=_SEQ_MAX)
+    topup = r.integer(elem, topup_tag, low=0, high=_SEQ_MAX, required=False)
     cert_block = r.child(elem, certs_tag)
     certs = None if cert_block is None else tuple((c.text or "").strip() for c in cert_block)
-    return floor, topup, certs, r.boolean(elem, "ApplyTimeBasedCPVChecks")
+    path_block = r.child(elem, "CertificationPathCertificates", required=False)
+    path = () if path_block is None else tuple((c.text or "").strip() for c in path_block)
+    return floor, topup, certs, r.boolean(elem, "ApplyTimeBasedCPVChecks"), path
 
 
 BODY_TYPES: dict[str, type[Body]] = {

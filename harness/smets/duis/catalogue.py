@@ -4,7 +4,7 @@ Per SRV: critical / non-device flags and the roles allowed to send it are from [
 (domain.md §1.1 [V]). The Command Variants accepted are the ones the RTDS templates use ([DT], domain.md §1.1 [V]);
 for critical 8.1.1 (no RTDS template) CV 4 and 5 are accepted [U]. The device types a device SRV may be addressed to
 are from the RTDS targets (domain.md §1.2, §1.5, §1.6, §1.11) and are [U] where marked. The body element names are
-the RTDS ones, except 8.1.1 `CommissionDevice` [U] (no template was found).
+the RTDS ones (8.1.1: ECS70 / GCS28 `CommissionDeviceSynchroniseClock`, CV 4 in the templates).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ CATALOGUE: Mapping[str, SrvSpec] = MappingProxyType(
         for s in (
             # §1.8: critical, IS/GS [DP]; CVs and target types [U].
             SrvSpec("8.1.1", "8.1", "Commission Device", True, False, _SUPPLIERS, frozenset({4, 5}),
-                    "CommissionDevice", _METERS_AND_TYPE1),
+                    "CommissionDeviceSynchroniseClock", frozenset({DeviceType.ESME, DeviceType.GSME})),
             _nd("8.2", "8.2", "Read Inventory", ALL_ROLES, "ReadInventory"),
             # §1.6: CCS06/CCS07 target the CHF; CS07 targets meters/GPF [V].
             SrvSpec("8.9", "8.9", "Read Device Log", False, False, frozenset({"IS", "GS", "OU"}), frozenset({1}),

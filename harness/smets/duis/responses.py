@@ -6,15 +6,15 @@ shapes]): root `Response` with `schemaVersion`; `Header{RequestID, ResponseCode,
 (12.1) and DSPInventory (8.2). Device responses would carry a base64 GBCSPayload; GBCS encoding is not this module's
 job, so device results are kept typed on the record and left out of the XML.
 
-The 12.1 "no premises found" outcome (MP097, domain.md §10.16) has no public DUIS spelling [U]: the harness writes
-it as `DSPWANMatrix{Request, NoPremisesFound=true}` and says so in docs/duis-and-dcc.md.
+The 12.1 "no premises found" outcome (MP097, domain.md §10.16) has no element of its own in DUIS Schema V5.1: the
+harness writes CSPRegion "Unknown", CoverageAvailability false and the statement in AdditionalInformation.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from harness.smets.identities import Eui64
 from harness.smets.duis.codes import ResponseCode
@@ -42,12 +42,15 @@ class DspWanMatrix:
     coverage_availability: bool
     wan_technology: str
     connectivity_likelihood: str
+    anticipated_coverage_date: date | None = None  # where coverage is coming (DUIS V5.1 AnticipatedCoverageDate)
 
     def write(self, parent: ET.Element, request_elems: dict[str, str]) -> None:
         m = add(parent, "DSPWANMatrix")
         _write_request_echo(m, request_elems)
         add(m, "CSPRegion", self.csp_region)
         add(m, "CoverageAvailability", xs_bool(self.coverage_availability))
+        if self.anticipated_coverage_date is not None:
+            add(m, "AnticipatedCoverageDate", self.anticipated_coverage_date.isoformat())
         add(m, "WANTechnology", self.wan_technology)
         add(m, "ConnectivityLikelihood", self.connectivity_likelihood)
 
@@ -59,9 +62,16 @@ class NoPremisesFound:
     detail: str = ""
 
     def write(self, parent: ET.Element, request_elems: dict[str, str]) -> None:
+        # DUIS Schema V5.1 has no "no premises" element: CSPRegion "Unknown" (in the schema's CSPRegion list), no
+        # coverage, and the statement in AdditionalInformation. WANTechnology is required (1..30 chars, no code
+        # list in V5.1): "Unknown" [U].
         m = add(parent, "DSPWANMatrix")
         _write_request_echo(m, request_elems)
-        add(m, "NoPremisesFound", "true")
+        add(m, "CSPRegion", "Unknown")
+        add(m, "CoverageAvailability", "false")
+        add(m, "WANTechnology", "Unknown")
+        add(m, "ConnectivityLikelihood", "Low")
+        add(m, "AdditionalInformation", ("No premises found. " + self.detail)[:250].strip())
 
 
 def _write_request_echo(parent: ET.Element, request_elems: dict[str, str]) -> None:
@@ -84,6 +94,7 @@ class InventoryDevice:
     device_status: str | None
     device_model: str = ""
     import_mpxn: str | None = None
+    device_manufacturer: str = ""  # from 12.2 pre-notification; empty when the DCC was never told
 
     def write(self, parent: ET.Element) -> None:
         d = add(parent, "Device")
@@ -91,8 +102,9 @@ class InventoryDevice:
         add(d, "DeviceType", self.device_type)
         if self.device_status is not None:
             add(d, "DeviceStatus", self.device_status)
-        if self.device_model:
-            add(d, "DeviceModel", self.device_model)
+        # Both required by the schema's Device (V5.1), in this order.
+        add(d, "DeviceManufacturer", self.device_manufacturer)
+        add(d, "DeviceModel", self.device_model)
         if self.import_mpxn is not None:
             add(d, "ImportMPxN", self.import_mpxn)
 

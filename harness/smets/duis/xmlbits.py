@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from xml.parsers import expat
 
 from harness.errors import InputError
@@ -19,6 +20,7 @@ __all__ = [
     "DS_NS",
     "Problem",
     "XmlSyntaxError",
+    "MAX_DOCUMENT_BYTES",
     "parse_xml",
     "Reader",
     "sr",
@@ -52,7 +54,12 @@ class Problem:
     response_code: str | None = None
 
     def __str__(self) -> str:
-        where = f" (line {self.line}, column {self.column})" if self.line is not None else ""
+        if self.line is None:
+            where = ""
+        elif self.column is None:
+            where = f" (line {self.line})"
+        else:
+            where = f" (line {self.line}, column {self.column})"
         return f"{self.element}: {self.message}{where}"
 
 
@@ -68,9 +75,19 @@ class XmlSyntaxError(InputError):
 Positions = dict[int, tuple[int, int]]
 
 
+# A DUIS request or response is a few kB (the largest RTDS template is under 40 kB); 2 MiB leaves room for any
+# certificate-laden body while keeping a hostile document from costing more than a fraction of a second.
+MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
+
+
 def parse_xml(text: str | bytes) -> tuple[ET.Element, Positions]:
-    """Parse `text`; raise XmlSyntaxError with 1-based line and column on malformed XML."""
+    """Parse `text`; raise XmlSyntaxError with 1-based line and column on malformed XML. Time is linear in the
+    size, and a document over MAX_DOCUMENT_BYTES is refused before parsing."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise XmlSyntaxError(f"document is {len(data)} bytes, over the {MAX_DOCUMENT_BYTES}-byte limit", 1, 1)
     parser = expat.ParserCreate(namespace_separator="}")
+    parser.buffer_text = True
     positions: Positions = {}
     stack: list[ET.Element] = []
     root: list[ET.Element] = []
@@ -79,6 +96,7 @@ def parse_xml(text: str | bytes) -> tuple[ET.Element, Positions]:
         return "{" + name if "}" in name else name
 
     def start(name: str, attrs: dict[str, str]) -> None:
+        flush()
         elem = ET.Element(_tag(name), {_tag(k): v for k, v in attrs.items()})
         positions[id(elem)] = (parser.CurrentLineNumber, parser.CurrentColumnNumber + 1)
         if stack:
@@ -88,17 +106,29 @@ def parse_xml(text: str | bytes) -> tuple[ET.Element, Positions]:
         stack.append(elem)
 
     def end(name: str) -> None:
+        flush()
         stack.pop()
 
-    def chars(data: str) -> None:
-        if not stack:
+    # Text arrives in chunks; joining per chunk would be quadratic in the text's length, so chunks are collected
+    # and joined once when the element (or the next child) is reached.
+    pending: list[str] = []
+
+    def flush() -> None:
+        if not pending or not stack:
+            pending.clear()
             return
+        data = "".join(pending)
+        pending.clear()
         elem = stack[-1]
         if len(elem):
             last = elem[-1]
             last.tail = (last.tail or "") + data
         else:
             elem.text = (elem.text or "") + data
+
+    def chars(data: str) -> None:
+        if stack:
+            pending.append(data)
 
     def no_dtd(*_args: object) -> None:
         raise XmlSyntaxError(
@@ -113,7 +143,7 @@ def parse_xml(text: str | bytes) -> tuple[ET.Element, Positions]:
     parser.StartDoctypeDeclHandler = no_dtd
     parser.EntityDeclHandler = no_dtd
     try:
-        parser.Parse(text.encode("utf-8") if isinstance(text, str) else text, True)
+        parser.Parse(data, True)
     except expat.ExpatError as exc:
         raise XmlSyntaxError(expat.ErrorString(exc.code), exc.lineno, exc.offset + 1) from None
     return root[0], positions
@@ -168,6 +198,20 @@ class Reader:
         self.problem(name, f"{value!r} is not an xs:boolean (true/false)", parent.find(sr(name)))
         return None
 
+    def date_time(self, parent: ET.Element, name: str, *, required: bool = True) -> datetime | None:
+        """An xs:dateTime with a time zone (a DUIS timestamp without one is ambiguous)."""
+        value = self.text(parent, name, required=required)
+        if value is None:
+            return None
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.tzinfo is None:
+            self.problem(name, f"{value[:40]!r} is not an xs:dateTime with a time zone", parent.find(sr(name)))
+            return None
+        return parsed
+
     def integer(self, parent: ET.Element, name: str, *, low: int, high: int, required: bool = True) -> int | None:
         value = self.text(parent, name, required=required)
         if value is None:
@@ -191,7 +235,8 @@ class Reader:
             return None
         return value
 
-    def hex_octets(self, parent: ET.Element, name: str, *, length: int, required: bool = True) -> bytes | None:
+    def hex_octets(self, parent: ET.Element, name: str, *, length: int | frozenset[int],
+                   required: bool = True) -> bytes | None:
         value = self.text(parent, name, required=required)
         if value is None:
             return None
@@ -203,9 +248,11 @@ class Reader:
             self.problem(name, f"odd number of hex digits ({len(value)})", at)
             return None
         raw = bytes.fromhex(value)
-        if len(raw) != length:
+        allowed = {length} if isinstance(length, int) else length
+        if len(raw) not in allowed:
             # Secrets stay out of the message: only the length is reported.
-            self.problem(name, f"{len(raw)} bytes, expected {length}", at)
+            expected = " or ".join(str(n) for n in sorted(allowed))
+            self.problem(name, f"{len(raw)} bytes, expected {expected}", at)
             return None
         return raw
 
@@ -215,6 +262,11 @@ def add(parent: ET.Element, name: str, text: str | None = None) -> ET.Element:
     if text is not None:
         elem.text = text
     return elem
+
+
+def xs_datetime(value: datetime) -> str:
+    """xs:dateTime in UTC with a Z, as the RTDS templates write it."""
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def xs_bool(value: bool) -> str:

@@ -1,0 +1,140 @@
+"""Each bench's own EZSP/ASH frame log, although bellows logs to process-global loggers.
+
+bellows writes every frame to the module loggers `bellows.ezsp*`, `bellows.ash`, `bellows.uart`, which every
+bellows instance in the process shares. A file handler per bench on those loggers would give each bench's
+`ezsp.log` the frames of every other bench running in the same event loop (the fleet runs many), and format each
+record once per bench. Instead one dispatching handler sits on the loggers, and a record goes to the frame log of
+the bench whose asyncio context emitted it: the bench sets a context variable when it opens its coordinator, and
+every task, reader callback and timer bellows creates from there inherits that context (asyncio copies the
+context into each Task and Handle). A record from a context with no bench goes to the only open frame log when
+exactly one is open (a pytest bench set up in a fixture task), and nowhere when several are.
+
+Lines are buffered and written in blocks (not one write and flush per frame). `deferred=True` keeps the records
+in memory and formats them only if the log is kept (`FrameLog.close(keep=True)`): the fleet keeps the frame logs
+of failed premises and a sample of passing ones, and formatting is the main cost of a frame log.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from pathlib import Path
+
+from harness.evidence.redaction import RedactingFormatter
+
+BENCH_LOGGERS = ("bellows.ezsp", "bellows.ash", "bellows.uart")
+FORMAT = "%(asctime)s %(name)s %(message)s"
+FLUSH_BYTES = 64 * 1024
+
+_current: contextvars.ContextVar[FrameLog | None] = contextvars.ContextVar("smets2_frame_log", default=None)
+
+
+class FrameLog:
+    """One bench's frame log file. Open with `FrameLog.open(path)`; always `close()`."""
+
+    def __init__(self, path: Path, *, reveal_secrets: bool = False, deferred: bool = False) -> None:
+        self.path = Path(path)
+        self.deferred = deferred
+        self.records = 0
+        self._formatter = RedactingFormatter(FORMAT, reveal=reveal_secrets)
+        self._pending: list[logging.LogRecord] = []
+        self._lines: list[str] = []
+        self._size = 0
+        self._file = None if deferred else self.path.open("w", encoding="utf-8")
+        self._closed = False
+
+    @classmethod
+    def open(cls, path: Path, *, reveal_secrets: bool = False, deferred: bool = False) -> FrameLog:
+        """Create the log and make it the one for records emitted from the calling asyncio context."""
+        log = cls(path, reveal_secrets=reveal_secrets, deferred=deferred)
+        _DISPATCHER.register(log)
+        _current.set(log)
+        return log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._closed:
+            return
+        self.records += 1
+        if self.deferred:
+            record.getMessage()  # fix the message now: its arguments may change before the log is formatted
+            self._pending.append(record)
+            return
+        self._add(self._formatter.format(record))
+
+    def _add(self, line: str) -> None:
+        self._lines.append(line)
+        self._size += len(line) + 1
+        if self._size >= FLUSH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._file is not None and self._lines:
+            self._file.write("\n".join(self._lines) + "\n")
+            self._file.flush()
+        self._lines.clear()
+        self._size = 0
+
+    def close(self, *, keep: bool = True) -> None:
+        """Stop logging; write what is buffered. A deferred log is formatted and written only if `keep`."""
+        if self._closed:
+            return
+        self._closed = True
+        _DISPATCHER.unregister(self)
+        if _current.get() is self:
+            _current.set(None)
+        if self.deferred and keep:
+            self._file = self.path.open("w", encoding="utf-8")
+            for record in self._pending:
+                self._add(self._formatter.format(record))
+        self._pending.clear()
+        self.flush()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class _Dispatcher(logging.Handler):
+    """The one handler on bellows' loggers while any frame log is open."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self._open: list[FrameLog] = []
+        self._levels: dict[str, int] = {}
+
+    def register(self, log: FrameLog) -> None:
+        if not self._open:
+            for name in BENCH_LOGGERS:
+                logger = logging.getLogger(name)
+                self._levels[name] = logger.level
+                logger.setLevel(logging.DEBUG)
+                logger.addHandler(self)
+        self._open.append(log)
+
+    def unregister(self, log: FrameLog) -> None:
+        if log in self._open:
+            self._open.remove(log)
+        if not self._open:
+            for name in BENCH_LOGGERS:
+                logger = logging.getLogger(name)
+                logger.removeHandler(self)
+                logger.setLevel(self._levels.get(name, logging.NOTSET))
+            self._levels.clear()
+
+    def handle(self, record: logging.LogRecord) -> bool:  # no lock needed: one event loop thread emits
+        log = _current.get()
+        if log is None and len(self._open) == 1:
+            log = self._open[0]
+        if log is not None:
+            log.emit(record)
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:  # pragma: no cover - handle() does the work
+        self.handle(record)
+
+
+_DISPATCHER = _Dispatcher()
+
+
+def open_frame_logs() -> int:
+    """How many frame logs are open in this process (for tests and the fleet's checks)."""
+    return len(_DISPATCHER._open)

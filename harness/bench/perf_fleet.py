@@ -1,0 +1,91 @@
+"""Benchmark (not a test): fleet throughput, the full bellows path against the domain-only path.
+
+    .venv/bin/python -m harness.bench.perf_fleet [--sizes 1 10 100 1000] [--workers 2]
+
+Full path: `smets2-harness fleet` (harness/fleet/): per premises its own emulated HAN, emulated NCP and bellows
+over a pty, the DP121 story from harness/bench/steps.py, negative controls at 5 %, frame logs deferred (kept for
+failed and sampled premises). Domain-only path: the same story on the same Bench's domain objects (SMI, DCC, CHF,
+suppliers, virtual clock) with the join recorded on the CHF directly: no radio, no EZSP. Reports premises/s,
+resident memory per premises in flight, and the ratio; the target is 1,000 premises in <= 30 s on 2 cores
+(>= 33 premises/s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness.bench import steps
+from harness.bench.bench import Bench
+from harness.bench.han_link import hashed_tc_link_key
+from harness.evidence.bundle import EvidenceBundle
+from harness.fleet.params import draw
+from harness.fleet.runner import FleetOptions, run_fleet
+from harness.fleet.story import premises_rig
+from harness.rig import load_rig
+from harness.smets.duis import ResponseCode
+
+TARGET_PER_S = 1000 / 30
+
+
+def domain_only(rig_path: str, premises: int, root: Path) -> float:
+    """Premises per second of the DP121 story with no radio and no EZSP (one process)."""
+    base = load_rig(rig_path)
+    start = time.perf_counter()
+    for index in range(premises):
+        params = draw(0, index, control_rate=0.0)
+        evidence = EvidenceBundle(root, f"domain-{index:05d}")
+        bench = Bench(premises_rig(base, params), evidence)
+        bench._premises()
+        esme = bench.device("esme")
+        steps.install_and_leave(bench, esme)
+        steps.change_of_supplier(bench, esme, effective_in_days=params.cos_day)
+        steps.restore_wan_after(bench, params.wan_outage_days - params.cos_day)
+        steps.mp121_handover(bench, esme)
+        while bench.gaining_supplier.store.get(esme.eui64) is None:
+            bench.advance(days=1)
+        steps.expect(bench.gaining_supplier.update_han_device_log_add(esme.eui64, bench.chf, mpxn=esme.mpxn),
+                     ResponseCode.I0, "8.11")
+        key = bench.hub.device_log.accepted_link_keys(esme.eui64)[0]
+        bench.hub.device_joined(esme.eui64, hashed_tc_link_key(key), link_key=key)
+        steps.commission(bench, bench.gaining_supplier, esme)
+        evidence.close("passed")
+    return premises / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 100, 1000])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rig", default="rigs/emulated.yaml")
+    parser.add_argument("--frame-log", choices=("off", "deferred"), nargs="+", default=["off", "deferred"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = []
+        for frame_log in args.frame_log:
+            for size in args.sizes:
+                # Each fleet forks its workers from this process: measured before the domain-only run fills it.
+                summary = run_fleet(FleetOptions(rig=args.rig, premises=size, workers=args.workers, seed=0,
+                                                 out=Path(tmp) / f"fleet-{frame_log}-{size}", sample_every=0,
+                                                 frame_log=frame_log), progress=None)
+                rows.append((frame_log, size, summary))
+        domain = domain_only(args.rig, 200, Path(tmp) / "domain")
+    print(f"domain-only path (no radio, no EZSP, 1 process, evidence timeline written): {domain:.0f} premises/s")
+    print(f"{'frame log':>9s} {'premises':>8s} {'wall (s)':>9s} {'premises/s':>11s} {'vs target':>10s} "
+          f"{'vs domain':>10s} {'KiB/premises':>13s} {'failed':>7s}")
+    for frame_log, size, summary in rows:
+        rate = summary["premises_per_s"]
+        per = (summary.get("memory") or {}).get("per_premises_kb")
+        print(f"{frame_log:>9s} {size:8d} {summary['wall_s']:9.1f} {rate:11.1f} {rate / TARGET_PER_S:9.0%} "
+              f"{rate / domain:9.1%} {per if per is not None else float('nan'):13.0f} {summary['failed']:7d}")
+    print(f"target: 1,000 premises in <= 30 s on 2 cores = {TARGET_PER_S:.1f} premises/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

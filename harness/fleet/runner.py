@@ -1,0 +1,153 @@
+"""The fleet runner: N premises over W worker processes; progress, records, summary, table and plot.
+
+Output folder (`out`):
+  records.jsonl   one line per premises, in the order they finished (outcome, cause, parameters, measurements)
+  summary.json    the summary (harness/fleet/summary.py), also printed as a table
+  fleet.svg       histogram of virtual commissioning time; premises completed against wall time
+  premises/       the evidence bundle of every failed premises and of every `sample_every`-th passing one
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from harness.fleet import plot
+from harness.fleet.summary import summarise, table
+from harness.fleet.worker import WorkerJob, worker_main
+
+DEFAULT_CONCURRENCY = 25  # premises in flight per worker; more only adds event-loop lag once the CPU is busy
+
+
+@dataclass(frozen=True)
+class FleetOptions:
+    rig: str
+    premises: int
+    workers: int = 2
+    seed: int = 0
+    out: Path = Path("reports/fleet")
+    concurrency: int = DEFAULT_CONCURRENCY
+    control_rate: float = 0.05
+    sample_every: int = 100
+    no_join_window: float = 2.0
+    frame_log: str = "deferred"
+    formed_start: bool = True
+    reveal_secrets: bool = False
+
+
+class Progress:
+    """A one-line progress bar on a terminal; a line every 10% otherwise (CI logs)."""
+
+    def __init__(self, total: int, stream: IO[str]) -> None:
+        self.total, self.stream = total, stream
+        self.tty = stream.isatty()
+        self._last_decile = -1
+        self.start = time.perf_counter()
+
+    def update(self, done: int, failed: int) -> None:
+        elapsed = time.perf_counter() - self.start
+        rate = done / elapsed if elapsed > 0 else 0.0
+        if self.tty:
+            filled = int(30 * done / max(1, self.total))
+            self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} "
+                              f"failed {failed}  {rate:.1f}/s ")
+            self.stream.flush()
+        elif (decile := 10 * done // max(1, self.total)) != self._last_decile:
+            self._last_decile = decile
+            self.stream.write(f"{done}/{self.total} premises, failed {failed}, {rate:.1f}/s\n")
+            self.stream.flush()
+
+    def finish(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+def _jobs(options: FleetOptions, root: Path) -> list[WorkerJob]:
+    workers = max(1, min(options.workers, options.premises or 1))
+    return [WorkerJob(rig_path=options.rig, root=str(root), seed=options.seed,
+                      indices=tuple(range(w, options.premises, workers)), concurrency=options.concurrency,
+                      control_rate=options.control_rate, sample_every=options.sample_every,
+                      no_join_window=options.no_join_window, frame_log=options.frame_log,
+                      formed_start=options.formed_start, reveal_secrets=options.reveal_secrets)
+            for w in range(workers)]
+
+
+def run_fleet(options: FleetOptions, *, progress: IO[str] | None = sys.stderr) -> dict[str, Any]:
+    out = Path(options.out)
+    root = out / "premises"
+    root.mkdir(parents=True, exist_ok=True)
+    jobs = _jobs(options, root)
+    # fork: the workers inherit the imported harness, bellows and zigpy instead of importing them again.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    queue = context.Queue()
+    bar = Progress(options.premises, progress) if progress is not None else None
+    started = time.perf_counter()
+    processes = [context.Process(target=worker_main, args=(job, queue), name=f"fleet-worker-{i}", daemon=True)
+                 for i, job in enumerate(jobs)]
+    for process in processes:
+        process.start()
+    records: list[dict[str, Any]] = []
+    workers_memory: list[dict[str, Any]] = []
+    finished_workers = 0
+    failed = 0
+    with (out / "records.jsonl").open("w", encoding="utf-8") as sink:
+        while finished_workers < len(processes):
+            try:
+                item = queue.get(timeout=1.0)
+            except Exception:  # queue.Empty: check nobody died without saying so  # noqa: BLE001
+                if all(not p.is_alive() for p in processes) and queue.empty():
+                    break
+                continue
+            if item is None:
+                finished_workers += 1
+                continue
+            if "_worker" in item:
+                workers_memory.append(item["_worker"])
+                continue
+            item["done_at_s"] = round(time.perf_counter() - started, 3)
+            records.append(item)
+            failed += item.get("outcome") != "passed"
+            sink.write(json.dumps(item, default=str) + "\n")
+            sink.flush()
+            if bar is not None:
+                bar.update(len(records), failed)
+    for process in processes:
+        process.join(timeout=10)
+    wall = time.perf_counter() - started
+    if bar is not None:
+        bar.finish()
+    # A worker that died took its unfinished premises with it: they are failures, not silently missing.
+    seen = {r["index"] for r in records}
+    with (out / "records.jsonl").open("a", encoding="utf-8") as sink:
+        for index in range(options.premises):
+            if index not in seen:
+                lost = {"index": index, "outcome": "failed", "cause": "worker process died", "message": "",
+                        "bundle": None}
+                records.append(lost)
+                sink.write(json.dumps(lost) + "\n")
+    memory = _memory(workers_memory)
+    summary = summarise(records, wall_s=wall, workers=len(processes), seed=options.seed, memory=memory)
+    summary["rig"] = options.rig
+    summary["out"] = str(out)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    days = [r["commissioning_days"] for r in records if r.get("commissioning_days") is not None]
+    done = [r["done_at_s"] for r in records if r.get("done_at_s") is not None]
+    plot.write(out / "fleet.svg", days, done,
+               title=f"{options.premises} premises, seed {options.seed}, {len(processes)} workers, {wall:.1f} s")
+    return summary
+
+
+def _memory(workers: list[dict[str, Any]]) -> dict[str, Any]:
+    if not workers:
+        return {}
+    per = [(w["peak_kb"] - w["baseline_kb"]) / max(1, w["in_flight"]) for w in workers]
+    return {"peak_kb": max(w["peak_kb"] for w in workers), "per_premises_kb": max(per)}
+
+
+__all__ = ["FleetOptions", "run_fleet", "table"]

@@ -1,0 +1,86 @@
+"""One worker process of the fleet: an event loop running its share of the premises, a few at a time.
+
+Premises run concurrently inside the loop (each its own bench, NCP and HAN; their frame logs kept apart by
+harness/bench/frame_log.py) up to `concurrency`; each finished premises' record goes to the parent at once, so the
+progress bar moves and a worker that dies loses only the premises it had not finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.bench.bench import COORDINATOR_EUI
+from harness.fleet.nv_template import formed_nv_template
+from harness.fleet.params import draw
+from harness.fleet.story import run_premises
+from harness.rig import load_rig
+
+
+@dataclass(frozen=True)
+class WorkerJob:
+    rig_path: str
+    root: str  # the run's premises folder
+    seed: int
+    indices: tuple[int, ...]
+    concurrency: int
+    control_rate: float
+    sample_every: int  # keep the bundle of every n-th passing premises (0: none)
+    no_join_window: float
+    frame_log: str  # "deferred" (kept with the bundle) or "off"
+    formed_start: bool
+    reveal_secrets: bool
+
+
+def quiet_logging() -> None:
+    """Benches set bellows' loggers to DEBUG for their frame logs; none of that belongs on the console."""
+    logging.basicConfig(level=logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.WARNING)
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # transports closed at shutdown are not news
+
+
+async def run_job(job: WorkerJob, report: Callable[[dict[str, Any]], None]) -> None:
+    rig = load_rig(job.rig_path)
+    template = None
+    if job.formed_start and rig.coordinator.kind == "emulated":
+        template = await formed_nv_template(rig.coordinator.ezsp_version, COORDINATOR_EUI,
+                                            transport=rig.coordinator.transport)
+    gate = asyncio.Semaphore(max(1, job.concurrency))
+    root = Path(job.root)
+    baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    async def one(index: int) -> None:
+        async with gate:
+            params = draw(job.seed, index, control_rate=job.control_rate)
+            keep = job.sample_every > 0 and index % job.sample_every == 0
+            try:
+                record = await run_premises(rig, params, root, keep_if_passed=keep, nv_template=template,
+                                            no_join_window=job.no_join_window, frame_log=job.frame_log,
+                                            reveal_secrets=job.reveal_secrets)
+            except BaseException as exc:  # noqa: BLE001 - run_premises records failures; this is a last resort
+                if isinstance(exc, KeyboardInterrupt | SystemExit):
+                    raise
+                record = {"index": index, "outcome": "failed", "cause": f"{type(exc).__name__} (harness)",
+                          "message": str(exc)[:500], "bundle": None}
+            report(record)
+
+    await asyncio.gather(*(one(i) for i in job.indices))
+    # Peak resident memory above the worker's baseline, shared by the premises that were in flight together.
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    report({"_worker": {"baseline_kb": baseline_kb, "peak_kb": peak_kb,
+                        "in_flight": min(max(1, job.concurrency), len(job.indices) or 1)}})
+
+
+def worker_main(job: WorkerJob, queue: Any) -> None:
+    """Process entry point: run the job, put each record on `queue`, then None."""
+    quiet_logging()
+    try:
+        asyncio.run(run_job(job, queue.put))
+    finally:
+        queue.put(None)
