@@ -25,7 +25,7 @@ import pytest
 import zigpy.types as zt
 
 from harness.bench import steps
-from harness.bench.bench import COORDINATOR_EUI, Bench
+from harness.bench.bench import Bench
 from harness.drivers.labgrid_place import LabgridPlace, serial_url
 from harness.drivers.operator import ScriptedOperator
 from harness.emulation.ncp.transport import serve_ncp
@@ -38,6 +38,7 @@ pytestmark = pytest.mark.timeout(180)
 
 BIN = Path(sys.executable).parent
 ESME = "00-DB-12-34-56-78-90-A0"
+HUB_EUI64 = "00:DB:12:34:56:78:90:A2"  # hub.eui64 in the rig below
 CODE = "83FED3407A939723A5C639B26916D505"
 PLACE = "smets2-bench-1"
 
@@ -163,7 +164,8 @@ async def test_dp121_change_of_supplier_through_a_labgrid_place(tmp_path):
     _require_labgrid()
     loop = asyncio.get_running_loop()
     han = EmulatedHan([DeviceSpec("esme", zt.EUI64.convert(ESME.replace("-", ":")), CODE)])
-    ncp = han.make_ncp(13, eui64=COORDINATOR_EUI, strict=True)
+    # the coordinator carries the rig's hub EUI-64 (the bench checks a stick against it)
+    ncp = han.make_ncp(13, eui64=HUB_EUI64, strict=True)
     meter = han.device(zt.EUI64.convert(ESME.replace("-", ":")))
     Relay.switched = []
     Relay.on_switch = lambda on: loop.call_soon_threadsafe(meter.power_on if on else

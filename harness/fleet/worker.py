@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.bench.bench import COORDINATOR_EUI
 from harness.fleet.nv_template import formed_nv_template
 from harness.fleet.params import draw
 from harness.fleet.story import run_premises
@@ -49,7 +48,7 @@ async def run_job(job: WorkerJob, report: Callable[[dict[str, Any]], None]) -> N
     rig = load_rig(job.rig_path)
     template = None
     if job.formed_start and rig.coordinator.kind == "emulated":
-        template = await formed_nv_template(rig.coordinator.ezsp_version, COORDINATOR_EUI,
+        template = await formed_nv_template(rig.coordinator.ezsp_version, rig.hub.eui64.replace("-", ":"),
                                             transport=rig.coordinator.transport)
     gate = asyncio.Semaphore(max(1, job.concurrency))
     root = Path(job.root)
