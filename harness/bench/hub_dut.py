@@ -24,7 +24,8 @@ import itertools
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from harness.bench.bench import (
@@ -53,7 +54,7 @@ from harness.rig import Rig
 from harness.smets.clock import VirtualClock
 from harness.smets.dcc import Dcc
 from harness.smets.device_log import ChfDeviceLog, install_code_link_key
-from harness.smets.duis import Request
+from harness.smets.duis import CommissionDevice, Request
 from harness.smets.hub import CommsHub
 from harness.smets.hub_han import ChfJoinAuthority
 from harness.smets.identities import DeviceType, Eui64, Party
@@ -86,8 +87,10 @@ class StickMeter:
 class DutSupplier:
     """A DCC User on the topology-2 bench: its own install-code store; DUIS requests go through the DuisLink."""
 
-    def __init__(self, party: Party, link: DuisLink, evidence: EvidenceBundle, counter: Any) -> None:
+    def __init__(self, party: Party, link: DuisLink, evidence: EvidenceBundle, counter: Any,
+                 now: Callable[[], datetime]) -> None:
         self.party = party
+        self._now = now  # the sender's clock for time-stamped bodies (8.1.1 CurrentDateTime)
         self.store = InstallCodeStore(party)
         self._link = link
         self._evidence = evidence
@@ -99,6 +102,8 @@ class DutSupplier:
         return self.party.name
 
     async def send(self, body: Any, target: Eui64, *, command_variant: int | None = None) -> DuisReply:
+        if isinstance(body, CommissionDevice):
+            body = body.at(self._now())
         request = Request.build(body, originator=self.party.user_id, target=target, counter=self._counter(),
                                 command_variant=command_variant)
         self._evidence.timeline.record("srv.request", supplier=self.name, srv=request.srv,
@@ -149,8 +154,11 @@ class HubDutBench:
         else:
             link = self._dcc_test_system()
             self.wan = self._real_wan()
-        self.installing_supplier = DutSupplier(INSTALLING, link, evidence, counter)
-        self.gaining_supplier = DutSupplier(GAINING, link, evidence, counter)
+        # A real hub and DCC test system keep real time, so their senders stamp 8.1.1 with the wall clock; the
+        # emulated domain runs on the bench's virtual clock.
+        now = self.clock.now if rig.hub.kind == "emulated" else (lambda: datetime.now(timezone.utc))
+        self.installing_supplier = DutSupplier(INSTALLING, link, evidence, counter, now)
+        self.gaining_supplier = DutSupplier(GAINING, link, evidence, counter, now)
         self.installing_supplier.store.put(self.meter.eui64, self.meter.install_code, "manufacturer delivery file")
         self.stick: MeterStick | None = None
         self._stack = contextlib.AsyncExitStack()

@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from harness.bench.identity import identity_problems
+from harness.bench.identity import expected_eui64, identity_problems
 from harness.drivers.probe import NcpInfo, is_local_device, local_device_path, probe_ncp
 from harness.errors import HarnessError, RigError
 from harness.rig import DeviceSpec, Rig, RigFileError, load_rig
@@ -117,7 +117,7 @@ async def check_coordinator(rig: Rig) -> Check:
                                  pan_id=int(network.pan_id, 16) if network else None)
     if problems:
         return Check("coordinator", False, f"{'; '.join(problems)} ({info.summary()}, {where})",
-                     details={**info.as_dict(), "expected_eui64": rig.hub.eui64, "problems": problems})
+                     details={**info.as_dict(), "expected_eui64": expected_eui64(rig)[0], "problems": problems})
     return Check("coordinator", True, f"{info.summary()} ({where})", details=info.as_dict())
 
 
