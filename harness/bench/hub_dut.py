@@ -315,7 +315,9 @@ class HubDutBench:
         self.evidence.record.provenance["cbke_ca"] = {"issuer": self.cbke_ca.issuer.hex().upper(),
                                                       "public_key": self.cbke_ca.public_key.hex().upper()}
         hub_credentials = self.cbke_ca.issue(bytes(self.chf.to_zigpy())[::-1], valid_from=0)
-        self.hub_cbke = HubKeyEstablishment(hub_credentials, timeout=self.rig.timeout("cbke"))
+        # the emulated hub checks certificate validity on its own (virtual) clock, as the CHF model keeps time
+        self.hub_cbke = HubKeyEstablishment(hub_credentials, timeout=self.rig.timeout("cbke"),
+                                            unix_time=lambda: self.clock.now().timestamp())
         self.hub_cbke.on_result.append(self._on_hub_cbke)
         self._stack.push_async_callback(self.hub_cbke.close)
 
