@@ -30,7 +30,7 @@ from harness.zigbee.aps import ApsFrame, TransportNetworkKey
 from harness.zigbee.auxsec import KeyId
 from harness.zigbee.cbke.certificate import DeviceCredentials
 from harness.zigbee.key_establishment import CLUSTER_ID as KEY_ESTABLISHMENT_CLUSTER
-from harness.zigbee.key_establishment import KeOutcome
+from harness.zigbee.key_establishment import KeConfig, KeOutcome
 from harness.zigbee.installcode import CrcMode, InstallCode, parse_install_code
 from harness.zigbee.mac import (
     ASSOCIATION_SUCCESS,
@@ -98,6 +98,7 @@ class EmulatedDevice(ZigbeeNode):
         rejoin_after_leave: bool = True,
         cbke: DeviceCredentials | None = None,
         cbke_unix_time: Callable[[], float] | None = None,
+        cbke_config: KeConfig | None = None,
     ) -> None:
         super().__init__(medium, EUI64.convert(eui64) if isinstance(eui64, str) else eui64, role=role,
                          rx_on_when_idle=rx_on_when_idle, mains_powered=mains_powered, channel=channels[0])
@@ -133,8 +134,9 @@ class EmulatedDevice(ZigbeeNode):
         self.cbke: KeyEstablishmentClient | None = None
         self.on_key_established: list[Callable[[EmulatedDevice, bytes], None]] = []
         if cbke is not None and self.endpoints:
-            options = {"unix_time": cbke_unix_time} if cbke_unix_time is not None else {}
-            self.cbke = KeyEstablishmentClient(self, cbke, endpoint=min(self.endpoints), **options)
+            options: dict[str, Any] = {"unix_time": cbke_unix_time} if cbke_unix_time is not None else {}
+            self.cbke = KeyEstablishmentClient(self, cbke, endpoint=min(self.endpoints), config=cbke_config,
+                                               **options)
 
     # -- identity ------------------------------------------------------------------------------------------
 
