@@ -54,7 +54,8 @@ async def test_the_bench_refuses_the_wrong_stick_at_start(tmp_path: Path, wrong_
 
 
 def test_rig_check_passes_the_rigs_own_stick(tmp_path: Path) -> None:
-    stick = start_stick(tmp_path / "nv.json", control=False, devices={})
+    # A real ESME runs CBKE after joining, so the rig's stick carries suite-2 data as an SE stick does.
+    stick = start_stick(tmp_path / "nv.json", control=False, devices={}, extra=("--cbke",))
     try:
         rig = real_style_rig(tmp_path / "rig.yaml", stick, roles=("esme",), extra="")
         result = subprocess.run([CLI, "rig", "check", str(rig)], capture_output=True, text=True, cwd=ROOT, timeout=60)
@@ -62,3 +63,4 @@ def test_rig_check_passes_the_rigs_own_stick(tmp_path: Path) -> None:
         stick.stop()
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"PASS coordinator: EZSP 13, stack" in result.stdout and HUB_EUI64 in result.stdout
+    assert "PASS coordinator.cbke: suite-2" in result.stdout, result.stdout
