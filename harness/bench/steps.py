@@ -17,10 +17,6 @@ from harness.smets.install_codes import HandoverRequest, InstallerBehaviour, Mp1
 from harness.smets.smi import SmiStatus
 from harness.smets.workdays import add_working_days
 
-# 8.1.1 is Critical (domain.md §1.1): the supplier's request is transformed (CV 4, the DCC returns a Pre-Command)
-# and the signed pre-command sent back (CV 5); Supplier.send_critical does the round trip.
-COMMISSION_CV = 4
-
 
 class StepFailed(AssertionError):
     """A scenario step did not get the outcome the SEC/DUIS requires."""

@@ -95,7 +95,8 @@ class Site:
         [response] = self.dcc.outbox.collect(ack.request_id.originator, ack.request_id)
         return response
 
-    def call(self, body: object, sender: Party, target: Eui64 | str | None = None, *, cv: int | None = None):  # noqa: ANN201
+    def call(self, body: object, sender: Party, target: Eui64 | str | None = None, *,  # noqa: ANN201
+             cv: int | None = None):
         """Send, then read the DCC's final answer (the asynchronous one for a device SRV)."""
         return self.outcome(self.send(body, sender, target, cv=cv))
 
@@ -364,7 +365,8 @@ def test_queued_requests_are_delivered_in_order_on_restore() -> None:
     site.install(no_wan=True)
     sent_at = site.clock.now()
     acks = [site.send(UpdateHanDeviceLog.add(ESME, CODE, import_mpxn=MPAN), A, CHF),
-            site.send(UpdateHanDeviceLog.add(GSME, CODE, import_mpxn=MPRN), G, CHF), site.send(ReadDeviceLog(True), A, CHF)]
+            site.send(UpdateHanDeviceLog.add(GSME, CODE, import_mpxn=MPRN), G, CHF),
+            site.send(ReadDeviceLog(True), A, CHF)]
     assert [a.code for a in acks] == [RC.I99] * 3
     assert len(site.dcc.queued(CHF)) == 3 and site.hub.commands == []
     site.clock.advance(days=12)

@@ -49,10 +49,12 @@ from harness.smets.duis.responses import (
 from harness.smets.duis.xmlbits import DS_NS, SR_NS, Problem, XmlSyntaxError
 
 __all__ = [
-    "ALL_ROLES", "AntiReplay", "BODY_TYPES", "Body", "CANCELLATION_DATE_TIME", "CATALOGUE", "COUNTER_LIMIT", "ChfFaultReturn",
+    "ALL_ROLES", "AntiReplay", "BODY_TYPES", "Body", "CANCELLATION_DATE_TIME", "CATALOGUE", "COUNTER_LIMIT",
+    "ChfFaultReturn",
     "ChfInstallSuccessNoSmWan", "ChfInstallSuccessSmWan", "ChfNoFaultReturn", "CommandVariant", "CommissionDevice",
     "DCC_ACB_EUI", "DS_NS", "DccAlert", "DeviceLogRead", "DevicePrenotification", "DeviceResult", "DspInventory",
-    "DspWanMatrix", "DuisSchemaError", "INSTALL_CODE_OCTETS", "InventoryDevice", "NoPremisesFound", "PreCommand", "Problem",
+    "DspWanMatrix", "DuisSchemaError", "INSTALL_CODE_OCTETS", "InventoryDevice", "NoPremisesFound", "PreCommand",
+    "Problem",
     "ReadDeviceLog", "ReadInventory", "ReplayRefused", "Request", "RequestHandover", "RequestId",
     "RequestWanMatrix", "Response", "ResponseCode", "RestoreHanDeviceLog", "SCHEMA_VERSION", "SIGNED_PRE_COMMAND_CVS",
     "SR_NS", "SignedPreCommand", "SrvSpec",
