@@ -153,6 +153,9 @@ class Dcc:
     timer); `first_connectivity_target` (90 days); `ou_8_11_type2_only` (True: an Other User may add/remove only
     Type 2 devices, else E4); `dcc_eui` (the RTDS ACB EUI, the target of non-device SRVs); `response_delay` (0: how
     long after the device answered its response reaches the User's outbox, [U]).
+
+    `submit` returns the synchronous answer: a refusal, a non-device SRV's result, a CV 4 Pre-Command, or I99 for a
+    device SRV, whose response is delivered later to `outbox` (the sender collects it with `outbox.collect(user_id)`).
     """
 
     def __init__(
@@ -239,9 +242,7 @@ class Dcc:
 
     # == entry point =============================================================================================
     def submit(self, request: Request | str | bytes, sender: Party) -> Response:
-        """The synchronous answer to one DUIS request from `sender`: a refusal, a non-device SRV's result, a CV 4
-        Pre-Command, or I99 for a device SRV whose response is delivered later to `outbox` (the sender collects it
-        with `outbox.collect(user_id)`). Every answer, synchronous or not, is also kept in `responses`."""
+        """Answer one DUIS request from `sender`; every answer is also kept in `responses`."""
         xml = request.to_xml() if isinstance(request, Request) else request
         req, coded = read_request(xml, dcc_eui=self.dcc_eui)
         try:
@@ -272,7 +273,10 @@ class Dcc:
         if spec.non_device and rid.target != self.dcc_eui:
             raise _Refusal(RC.E11, f"non-device SRV {req.srv} must be addressed to the DCC {self.dcc_eui.dcc}")
         handler = getattr(self, "_srv_" + req.srv.replace(".", "_"))
-        return handler(req, sender)
+        try:
+            return handler(req, sender)
+        finally:
+            self._signed_execution.pop(rid, None)  # used by _send, or the request was refused
 
     def _signed(self, req: Request) -> Request:
         assert isinstance(req.body, SignedPreCommand)
