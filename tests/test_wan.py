@@ -26,7 +26,7 @@ from harness.drivers.wan import (
     parse_duis_response,
 )
 from harness.errors import LinkError
-from harness.smets.duis import ChfInstallSuccessSmWan, Request, UpdateHanDeviceLog
+from harness.smets.duis import ChfInstallSuccessSmWan, CommissionDevice, Request, RequestId, UpdateHanDeviceLog
 from harness.smets.identities import Party
 from tests.smets.test_dcc import A, CHF, DCC, ESME, MPAN, Site
 from tests.smets.premises import RTDS_CODE
@@ -96,14 +96,17 @@ async def test_duis_over_http_reaches_the_dcc_and_sees_the_wan_cut(fake_dcc: Fak
     assert installed.code == "I0" and installed.srv.startswith("8.14")
     add = UpdateHanDeviceLog.add(ESME, RTDS_CODE, join_time_period=90, import_mpxn=MPAN)
     reply = await link.submit(_request(add, CHF, 2), A)
-    assert (reply.code, reply.srv) == ("I0", "8.11")
+    assert (reply.code, reply.srv) == ("I99", "8.11")  # acknowledged; the device's response is delivered later
     assert ESME in fake_dcc.site.hub.device_log  # the 8.11 crossed the socket and reached the CH model
+    assert await link.collect(A) is None  # delivered to the User's receive-response endpoint, not over this link
+    assert fake_dcc.site.dcc.outbox.waiting(A.user_id)[-1].code.value == "I0"
     # The hub's WAN, cut through the same kind of link the bench uses for an emulated hub.
     wan: WanLink = EmulatedHubWan(fake_dcc.site.wan, CHF)
     await wan.cut()
     assert not wan.is_up and not fake_dcc.site.wan.is_up(CHF)
-    refused = await link.submit(_request(UpdateHanDeviceLog.remove(ESME), CHF, 3), A)
-    assert refused.code == "E20" and not refused.ok
+    acked = await link.submit(_request(UpdateHanDeviceLog.remove(ESME), CHF, 3), A)
+    assert acked.code == "I99"
+    assert fake_dcc.site.dcc.outbox.waiting(A.user_id)[-1].code.value == "E20"  # could not reach the CH
     await wan.restore()
     assert fake_dcc.site.wan.is_up(CHF)
     assert len(fake_dcc.requests) == 3
@@ -126,9 +129,29 @@ async def test_duis_http_errors_name_the_endpoint(fake_dcc: FakeDccTestSystem) -
 
 async def test_emulated_duis_link_gives_the_same_reply_shape() -> None:
     site = Site()
-    reply = await EmulatedDuisLink(site.dcc).submit(_request(ChfInstallSuccessSmWan(CHF, MPAN), DCC, 1), A)
+    link = EmulatedDuisLink(site.dcc)
+    reply = await link.submit(_request(ChfInstallSuccessSmWan(CHF, MPAN), DCC, 1), A)
     again = parse_duis_response(reply.xml)
     assert (again.request_id, again.code) == (reply.request_id, "I0")
+    add = UpdateHanDeviceLog.add(ESME, RTDS_CODE, join_time_period=90, import_mpxn=MPAN)
+    ack = await link.submit(_request(add, CHF, 2), A)
+    [delivered] = await link.collect(A)  # the emulated DCC's outbox for this User
+    assert (ack.code, delivered.code, delivered.request_id) == ("I99", "I0", ack.request_id)
+    assert await link.collect(A) == []
+
+
+async def test_a_pre_command_reply_carries_its_payload() -> None:
+    site = Site()
+    site.install()
+    site.add()
+    site.hub.device_joined(ESME, bytes(16))
+    link = EmulatedDuisLink(site.dcc)
+    body = CommissionDevice(site.clock.now())
+    reply = await link.submit(Request.build(body, originator=A.user_id, target=ESME, counter=50,
+                                            command_variant=4).to_xml(), A)
+    assert reply.code == "I0" and reply.pre_command is not None
+    signed = Request.signed(RequestId.parse(reply.request_id), "8.1.1", reply.pre_command)
+    assert (await link.submit(signed.to_xml(), A)).code == "I99"
 
 
 async def test_operator_wan_asks_for_the_enclosure() -> None:

@@ -59,7 +59,7 @@ from harness.rig import Rig
 from harness.smets.clock import VirtualClock
 from harness.smets.dcc import Dcc
 from harness.smets.device_log import ChfDeviceLog, install_code_link_key
-from harness.smets.duis import CommissionDevice, Request
+from harness.smets.duis import CommissionDevice, Request, RequestId
 from harness.smets.hub import CommsHub
 from harness.smets.hub_han import ChfJoinAuthority
 from harness.smets.identities import DeviceType, Eui64, Party
@@ -90,7 +90,12 @@ class StickMeter:
 
 
 class DutSupplier:
-    """A DCC User on the topology-2 bench: its own install-code store; DUIS requests go through the DuisLink."""
+    """A DCC User on the topology-2 bench: its own install-code store; DUIS requests go through the DuisLink.
+
+    `send` returns the synchronous answer (I99 for a device SRV); `outcome` reads the device's response the DCC
+    delivered later (None while none has arrived, or where the link cannot see deliveries: `observes_responses`);
+    `send_critical` runs the CV 4 -> CV 5 round trip (Pre-Command, then the signed pre-command, same RequestID).
+    """
 
     def __init__(self, party: Party, link: DuisLink, evidence: EvidenceBundle, counter: Any,
                  now: Callable[[], datetime]) -> None:
@@ -100,20 +105,49 @@ class DutSupplier:
         self._link = link
         self._evidence = evidence
         self._counter = counter
-        self.replies: list[DuisReply] = []
+        self.replies: list[DuisReply] = []  # every answer received: synchronous and delivered
+        self._delivered: dict[str, DuisReply] = {}
+        self.observes_responses = True  # False once the link said it cannot collect deliveries
 
     @property
     def name(self) -> str:
         return self.party.name
+
+    async def outcome(self, reply: DuisReply) -> DuisReply | None:
+        """The final answer to `reply`'s request: `reply` unless it is an I99; then the delivered response, or None."""
+        if reply.code != "I99":
+            return reply
+        delivered = await self._link.collect(self.party)
+        if delivered is None:
+            self.observes_responses = False
+            return None
+        for response in delivered:
+            self._delivered[response.request_id] = response
+            self.replies.append(response)
+            self._evidence.timeline.record("srv.response", supplier=self.name, srv=response.srv,
+                                           request_id=response.request_id, code=response.code, delivered=True)
+        return self._delivered.get(reply.request_id)
+
+    async def send_critical(self, body: Any, target: Eui64) -> DuisReply:
+        """CV 4: the DCC answers with a Pre-Command and nothing reaches the device; CV 5 sends it back signed under
+        the same RequestID (GBCS signing is a non-goal: as issued). The CV 5 answer, or the CV 4 refusal."""
+        pre = await self.send(body, target, command_variant=4)
+        if pre.code != "I0" or pre.pre_command is None:
+            return pre
+        signed = Request.signed(RequestId.parse(pre.request_id), pre.srv, pre.pre_command)
+        return await self._submit(signed)
 
     async def send(self, body: Any, target: Eui64, *, command_variant: int | None = None) -> DuisReply:
         if isinstance(body, CommissionDevice):
             body = body.at(self._now())
         request = Request.build(body, originator=self.party.user_id, target=target, counter=self._counter(),
                                 command_variant=command_variant)
+        return await self._submit(request)
+
+    async def _submit(self, request: Request) -> DuisReply:
         self._evidence.timeline.record("srv.request", supplier=self.name, srv=request.srv,
                                        request_id=str(request.request_id), summary=request.summary(),
-                                       via=self._link.name)
+                                       command_variant=request.command_variant, via=self._link.name)
         reply = await self._link.submit(request.to_xml(), self.party)
         self.replies.append(reply)
         self._evidence.timeline.record("srv.response", supplier=self.name, srv=reply.srv,

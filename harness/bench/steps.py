@@ -11,20 +11,11 @@ from datetime import datetime, timedelta
 from harness.bench.bench import GAINING, Bench, BenchDevice
 from harness.bench.supplier import Supplier
 from harness.drivers.base import JoinedDevice
-from harness.smets.duis import (
-    ChfInstallSuccessNoSmWan,
-    ChfInstallSuccessSmWan,
-    CommissionDevice,
-    Response,
-    ResponseCode,
-)
+from harness.smets.duis import ChfInstallSuccessNoSmWan, ChfInstallSuccessSmWan, Response, ResponseCode
 from harness.smets.identities import DeviceType
 from harness.smets.install_codes import HandoverRequest, InstallerBehaviour, Mp121Handover
 from harness.smets.smi import SmiStatus
 from harness.smets.workdays import add_working_days
-
-# 8.1.1 is Critical (domain.md §1.1): the supplier's request is transformed and signed, CV 4 -> 5 ([U] collapsed).
-COMMISSION_CV = 4
 
 
 class StepFailed(AssertionError):
@@ -113,9 +104,8 @@ async def whitelist_and_join(bench: Bench, supplier: Supplier, device: BenchDevi
 
 
 def commission(bench: Bench, supplier: Supplier, device: BenchDevice) -> Response:
-    note(bench, f"{supplier.name} commissions the {device.role.upper()} (SRV 8.1.1)")
-    response = expect(supplier.send(CommissionDevice(), device.eui64, command_variant=COMMISSION_CV),
-                      ResponseCode.I0, "8.1.1")
+    note(bench, f"{supplier.name} commissions the {device.role.upper()} (SRV 8.1.1: CV 4 Pre-Command, CV 5 signed)")
+    response = expect(supplier.commission(device.eui64), ResponseCode.I0, "8.1.1")
     if bench.status(device) is not SmiStatus.COMMISSIONED:
         raise StepFailed(f"SMI status after 8.1.1 is {bench.status(device)}, expected Commissioned")
     return response

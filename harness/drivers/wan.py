@@ -9,7 +9,13 @@ Two narrow boundaries:
     existing power drivers (harness/drivers/power.py): off = cut, on = restore.
 * `DuisLink`: where the bench's suppliers send DUIS requests. `EmulatedDuisLink` is the emulated DCC in process;
   `DuisHttpLink` POSTs the request XML to a DCC test system's DUIS endpoint and reads the response XML (the
-  path is HTTP for real: the tests start a fake DCC on 127.0.0.1).
+  path is HTTP for real: the tests start a fake DCC on 127.0.0.1). `submit` returns the synchronous answer (I99
+  for a device SRV); `collect` returns the asynchronous responses delivered to the sender since, or None where the
+  link cannot see them. A DCC test system delivers those by POSTing each DUIS Response (application/xml) to the
+  User's receive-response address configured on it, and the User's endpoint answers 204 (DCC Boxed: the "Receive
+  Response Service address" on its DUIS interface; SmartDCCInnovation dccboxed-nodered-nodes README and
+  src/dccboxed-config.ts). The harness does not run that endpoint: over `DuisHttpLink` the device's responses are
+  not observable, and scenarios say so on the timeline instead of asserting them.
 
 A real hub's WAN can only be observed through the DCC (an SRV answered or not), so `is_up` is what the bench last
 made it, not a measurement.
@@ -18,6 +24,8 @@ made it, not a measurement.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -133,6 +141,7 @@ class DuisReply:
     code: str  # "I0", "I99", "E20", ...
     srv: str
     xml: str
+    pre_command: bytes | None = None  # a CV 4 answer's PreCommand GBCSPayload, to sign and send back with CV 5
 
     @property
     def ok(self) -> bool:
@@ -143,6 +152,8 @@ class DuisLink(Protocol):
     name: str
 
     async def submit(self, request_xml: str, sender: Any) -> DuisReply: ...
+
+    async def collect(self, sender: Any) -> list[DuisReply] | None: ...
 
 
 def _local(tag: str) -> str:
@@ -158,15 +169,23 @@ def parse_duis_response(text: str | bytes, *, where: str = "DUIS response") -> D
     if _local(root.tag) != "Response":
         raise LinkError(f"{where}: root element is {_local(root.tag)!r}, expected Response")
     found: dict[str, str] = {}
+    pre_command = None
     for element in root.iter():
         name = _local(element.tag)
         if name in ("RequestID", "ResponseCode", "ServiceReferenceVariant") and name not in found:
             found[name] = (element.text or "").strip()
+        if name == "PreCommand":
+            payload = next((c for c in element if _local(c.tag) == "GBCSPayload"), None)
+            try:
+                pre_command = base64.b64decode((payload.text or "") if payload is not None else "", validate=True)
+            except (binascii.Error, ValueError):
+                raise LinkError(f"{where}: PreCommand GBCSPayload is not base64") from None
     missing = [n for n in ("RequestID", "ResponseCode") if not found.get(n)]
     if missing:
         raise LinkError(f"{where}: no {' or '.join(missing)} in the response")
     body = text.decode() if isinstance(text, bytes) else text
-    return DuisReply(found["RequestID"], found["ResponseCode"], found.get("ServiceReferenceVariant", ""), body)
+    return DuisReply(found["RequestID"], found["ResponseCode"], found.get("ServiceReferenceVariant", ""), body,
+                     pre_command)
 
 
 class EmulatedDuisLink:
@@ -178,8 +197,12 @@ class EmulatedDuisLink:
         self.dcc = dcc
 
     async def submit(self, request_xml: str, sender: Any) -> DuisReply:
-        response = self.dcc.submit(request_xml, sender)
-        return DuisReply(str(response.request_id), response.code.value, response.srv, response.to_xml())
+        return parse_duis_response(self.dcc.submit(request_xml, sender).to_xml(), where="emulated DCC response")
+
+    async def collect(self, sender: Any) -> list[DuisReply]:
+        """The responses the DCC has delivered to the sender's outbox (harness/smets/dcc_outbox.py), in order."""
+        return [parse_duis_response(r.to_xml(), where="emulated DCC delivery")
+                for r in self.dcc.outbox.collect(sender.user_id)]
 
 
 class DuisHttpLink:
@@ -216,6 +239,11 @@ class DuisHttpLink:
         if status >= 400 and not body.strip().startswith(b"<"):
             raise LinkError(f"DUIS endpoint {self.url} answered HTTP {status}: {body[:200]!r}")
         return parse_duis_response(body, where=f"DUIS response from {self.url} (HTTP {status})")
+
+    async def collect(self, sender: Any) -> None:
+        """None: the test system POSTs asynchronous responses to the User's receive-response address, which the
+        harness does not run (module docstring), so they cannot be collected over this link."""
+        return None
 
     def probe(self) -> str | None:
         """None if something answers HTTP at the URL (any status), else why not (for `rig check`)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.smets.duis import ChfInstallSuccessSmWan, CommissionDevice, ResponseCode
+from harness.smets.duis import ChfInstallSuccessSmWan, ResponseCode
 from harness.smets.smi import SmiStatus
 
 pytestmark = pytest.mark.timeout(120)
@@ -30,9 +30,12 @@ async def test_standard_install_with_wan_commissions_the_esme(bench):
     assert bench.hub.alerts[-1].hash_of(esme.eui64) not in (None, b"")
     assert bench.status(esme) is SmiStatus.INSTALLED_NOT_COMMISSIONED
 
-    commission = supplier.send(CommissionDevice(), esme.eui64, command_variant=4)
+    commission = supplier.commission(esme.eui64)  # CV 4 -> Pre-Command, CV 5 -> I99, then the device's I0
     assert commission.code is ResponseCode.I0
     assert bench.status(esme) is SmiStatus.COMMISSIONED
+    answers = [(r.code, type(r.payload).__name__) for r in supplier.responses if r.srv == "8.1.1"]
+    assert answers == [(ResponseCode.I0, "PreCommand"), (ResponseCode.I99, "NoneType"),
+                       (ResponseCode.I0, "DeviceResult")]
 
     # Over the HAN, through the coordinator, on the Smart Energy profile (zigpy alone would drop the reply).
     if esme.emulated is not None:

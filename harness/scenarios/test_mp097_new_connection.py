@@ -28,7 +28,6 @@ from harness.smets.connectivity import ChState
 from harness.smets.coverage import CoverageDatabase, CspRegion, NoPremisesFound, WanMatrix, coverage_db_from_mapping
 from harness.smets.duis import (
     ChfInstallSuccessNoSmWan,
-    CommissionDevice,
     DspWanMatrix,
     RequestWanMatrix,
     ResponseCode,
@@ -214,7 +213,7 @@ async def commission_over_han(bench: Any, supplier: Any, esme: Any) -> None:
     assert bench.hub.alerts[-1].hash_of(esme.eui64) not in (None, b"")
     assert bench.status(esme) is SmiStatus.INSTALLED_NOT_COMMISSIONED
 
-    commission = supplier.send(CommissionDevice(), esme.eui64, command_variant=4)
+    commission = supplier.commission(esme.eui64)  # CV 4 Pre-Command, CV 5 signed: I99, then the device's I0
     assert commission.code is ResponseCode.I0, commission.detail
     assert bench.status(esme) is SmiStatus.COMMISSIONED
 

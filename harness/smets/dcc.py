@@ -9,14 +9,26 @@ Checks, in this order (codes and meanings domain.md §1.12 [RC] [S]):
   5. E12 Command Variant not valid for the SRV (domain.md §1.1, [DT] [V]; table `command_variants`);
   6. E11 a non-device SRV not addressed to the DCC;
   7. E19 device not in the SMI;  E11 device type not one the SRV applies to (catalogue.target_types);
-  8. E4  sender not the supplier registered for the device at the request time (domain.md §1.2, §2.3 [U: inferred]);
-  9. E5  the device's SMI status is not one the SRV accepts (table `smi_status_rules`, [U], defaults below);
- 10. E20 the SM WAN to the CH is down (policy "E20"), or the request waits in the WAN queue (policy "queue": the
-     answer is I99 now and I0 on delivery, in order, when the WAN is restored; nothing is dropped).
+  8. E4  sender not the supplier registered for the device at the request time (domain.md §1.2, §2.3 [U: inferred]):
+         for a device with an MPxN of its own, only that MPxN's supplier (an 8.11 body's ImportMPxN names the
+         device's meter point; it cannot authorise a supplier for someone else's meter);
+  9. E5  the device's SMI status is not one the SRV accepts (table `smi_status_rules`, [U], defaults below).
 
-Effects (domain.md §3 proposed SMI model [U]): 8.11 Add success -> Whitelisted; the CS14 (0x8F12) showing the
-device's hash -> InstalledNotCommissioned; 8.11 Remove -> Pending; 8.1.1 success -> Commissioned. 8.14.1/8.14.2 set
-the CH First Time Installed Date (§1.9 [V]); the 90-day first-connectivity measure runs from it (connectivity.py).
+Answers (DCC Boxed behaviour, SmartDCCInnovation dccboxed-nodered-nodes; dcc_outbox.py): a refusal above is the
+synchronous answer. A non-device SRV (CV 8) is answered synchronously with its result. A device SRV that passed is
+acknowledged synchronously with I99, and the device's response (I0, or E20 when the CH cannot be reached) is
+delivered later to the sender's outbox (`dcc.outbox`). CV 4 is the transform: the answer is I0 with a Pre-Command
+for the User to sign, and nothing reaches the device; CV 5 sends it back, signed, under the same RequestID, and
+only then is the command sent. A body with an ExecutionDateTime in the future waits on the virtual clock until then;
+one dated 3000-12-31 (CANCELLATION_DATE_TIME, the RTDS cancellation templates) cancels the sender's waiting request
+of the same SRV for the same device. SM WAN down: policy "E20" gives the E20 response, policy "queue" holds the
+command in a per-CH FIFO and sends it, in order, when the WAN is restored (nothing is dropped).
+
+Effects (domain.md §3 proposed SMI model [U]): 8.11 Add success -> Whitelisted (a duplicate Add leaves the N24
+timer of the first one running); the CS14 (0x8F12) showing the device's hash -> InstalledNotCommissioned; 8.11
+Remove -> Pending; 8.1.1 success -> Commissioned. 8.14.1/8.14.2 set the CH First Time Installed Date (§1.9 [V]) and
+make the CHF and GPF InstalledNotCommissioned; the CHF is Commissioned once it has the SM WAN (smi.CH_TRANSITIONS);
+the 90-day first-connectivity measure runs from the install date (connectivity.py).
 """
 
 from __future__ import annotations
@@ -27,12 +39,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
-from harness.errors import DomainError, InputError
+from harness.errors import DomainError, InputError, SrvRejected
 from harness.smets.alerts import N24, N24Trigger
 from harness.smets.clock import Clock
 from harness.smets.connectivity import FIRST_CONNECTIVITY_TARGET, ChState, ConnectivityMeasure, WanHistory
 from harness.smets.device_log import DEFAULT_JOIN_TIME_UNIT
+from harness.smets.dcc_outbox import UserOutbox
 from harness.smets.duis import (
+    CANCELLATION_DATE_TIME,
     CATALOGUE,
     DCC_ACB_EUI,
     AntiReplay,
@@ -48,6 +62,7 @@ from harness.smets.duis import (
     DspWanMatrix,
     InventoryDevice,
     NoPremisesFound,
+    PreCommand,
     ReadDeviceLog,
     ReadInventory,
     ReplayRefused,
@@ -57,6 +72,7 @@ from harness.smets.duis import (
     Response,
     ResponseCode,
     RestoreHanDeviceLog,
+    SignedPreCommand,
     UpdateHanDeviceLog,
 )
 from harness.smets.duis.request import read_request
@@ -66,7 +82,11 @@ from harness.smets.registration import Registration, ServiceFlag
 from harness.smets.smi import SmartMeteringInventory, SmiEvent, SmiRecord, SmiStatus, UnknownDevice
 from harness.smets.wan import EmulatedWan, WanDown, WanLink
 
-__all__ = ["Dcc", "DEFAULT_SMI_STATUS_RULES", "WAN_DOWN_POLICIES", "SUPPLIER_ROLES", "DUIS_DEVICE_TYPES"]
+__all__ = ["Dcc", "DEFAULT_SMI_STATUS_RULES", "WAN_DOWN_POLICIES", "SUPPLIER_ROLES", "DUIS_DEVICE_TYPES",
+           "PreCommandRefused", "PRE_COMMAND_GBCS_VERSION"]
+
+# The emulated DCC builds no GBCS: a Pre-Command's payload is its own opaque token, and this GBCSVersion says so.
+PRE_COMMAND_GBCS_VERSION = "harness-opaque"
 
 RC = ResponseCode
 _S = SmiStatus
@@ -94,6 +114,11 @@ DUIS_DEVICE_TYPES: Mapping[str, DeviceType] = MappingProxyType({
 _DUIS_NAME = {DeviceType.TYPE2: "IHD", **{t: n for n, t in DUIS_DEVICE_TYPES.items() if t is not DeviceType.TYPE2}}
 
 
+class PreCommandRefused(SrvRejected):
+    """A signed pre-command (CV 5/6/7) that answers no Pre-Command this DCC issued under that RequestID, or that
+    carries a different payload. The DUIS response code for this refusal was not found [U]: none is invented."""
+
+
 class _Refusal(Exception):
     def __init__(self, code: ResponseCode, detail: str) -> None:
         self.code = code
@@ -108,6 +133,17 @@ class _Queued:
     on_result: Callable[[DeviceResult | DeviceLogRead], None]
 
 
+@dataclass
+class _Scheduled:
+    """A future-dated device request waiting on the virtual clock for its ExecutionDateTime."""
+
+    item: _Queued
+    chf: Eui64
+    subject: Eui64  # the device the request is about (8.11: the body's DeviceID; otherwise the target)
+    due: datetime
+    timer: object | None = None
+
+
 class Dcc:
     """The DCC, its Smart Metering Inventory and its view of each CH (see the module docstring for the rules).
 
@@ -115,7 +151,11 @@ class Dcc:
     `wan_down_policy` "E20" | "queue"; `smi_status_rules` (DEFAULT_SMI_STATUS_RULES); `command_variants` (per SRV,
     default: the catalogue's RTDS ones); `n24_trigger` (BOTH); `join_time_unit` (1 minute, for the N24 expiry
     timer); `first_connectivity_target` (90 days); `ou_8_11_type2_only` (True: an Other User may add/remove only
-    Type 2 devices, else E4); `dcc_eui` (the RTDS ACB EUI, the target of non-device SRVs).
+    Type 2 devices, else E4); `dcc_eui` (the RTDS ACB EUI, the target of non-device SRVs); `response_delay` (0: how
+    long after the device answered its response reaches the User's outbox, [U]).
+
+    `submit` returns the synchronous answer: a refusal, a non-device SRV's result, a CV 4 Pre-Command, or I99 for a
+    device SRV, whose response is delivered later to `outbox` (the sender collects it with `outbox.collect(user_id)`).
     """
 
     def __init__(
@@ -136,6 +176,7 @@ class Dcc:
         join_time_unit: timedelta = DEFAULT_JOIN_TIME_UNIT,
         first_connectivity_target: timedelta = FIRST_CONNECTIVITY_TARGET,
         ou_8_11_type2_only: bool = True,
+        response_delay: timedelta = timedelta(0),
     ) -> None:
         if wan_down_policy not in WAN_DOWN_POLICIES:
             raise InputError(f"{wan_down_policy!r} is not one of {', '.join(WAN_DOWN_POLICIES)}",
@@ -156,6 +197,11 @@ class Dcc:
         self.join_time_unit = join_time_unit
         self.first_connectivity_target = first_connectivity_target
         self.ou_8_11_type2_only = ou_8_11_type2_only
+        if response_delay < timedelta(0):
+            raise InputError(f"{response_delay} is negative", where="response_delay")
+        if response_delay and not hasattr(clock, "call_later"):
+            raise InputError("a response delay needs a clock that schedules (VirtualClock)", where="response_delay")
+        self.response_delay = response_delay
 
         self.anti_replay = AntiReplay()
         self.responses: list[Response] = []
@@ -163,6 +209,11 @@ class Dcc:
         self.dcc_alerts: list[DccAlert] = []
         self.device_alerts: list[ChfAlert] = []
         self.alert_observers: list[Callable[[DccAlert], None]] = []
+        self.outbox = UserOutbox(clock)  # asynchronous responses, per User (dcc_outbox.py)
+        self.cancelled: list[Request] = []  # future-dated requests cancelled before they ran
+        self._transforms: dict[RequestId, tuple[Request, bytes]] = {}  # CV 4 answered, CV 5 not yet received
+        self._scheduled: list[_Scheduled] = []
+        self._signed_execution: dict[RequestId, datetime | None] = {}  # a SignedPreCommand's ExecutionDateTime
         self._queues: dict[Eui64, deque[_Queued]] = {}
         self._backups: dict[Eui64, ChfAlert] = {}  # last CS14 per CHF: the 8.12.1 backup
         self._installed_at: dict[Eui64, datetime] = {}
@@ -203,11 +254,16 @@ class Dcc:
         rid, spec = req.request_id, req.spec
         if sender.user_id != rid.originator:
             raise _Refusal(RC.E1, f"sender {sender} is not the RequestID originator {rid.originator.dcc}")
-        try:
-            self.anti_replay.accept(rid)
-        except ReplayRefused as exc:
-            self.refused.append((self._clock.now(), str(exc)))
-            raise
+        if isinstance(req.body, SignedPreCommand):
+            # CV 5/6/7 reuses the RequestID of the CV 4 request it answers ([DP] dccboxed-send, preserveCounter):
+            # it passed anti-replay then, and now stands for that request.
+            req = self._signed(req)
+        else:
+            try:
+                self.anti_replay.accept(rid)
+            except ReplayRefused as exc:
+                self.refused.append((self._clock.now(), str(exc)))
+                raise
         if sender.role.code not in spec.roles:
             raise _Refusal(RC.E2, f"role {sender.role.code} may not send {spec} (allowed: "
                            f"{', '.join(sorted(spec.roles))})")
@@ -217,7 +273,29 @@ class Dcc:
         if spec.non_device and rid.target != self.dcc_eui:
             raise _Refusal(RC.E11, f"non-device SRV {req.srv} must be addressed to the DCC {self.dcc_eui.dcc}")
         handler = getattr(self, "_srv_" + req.srv.replace(".", "_"))
-        return handler(req, sender)
+        try:
+            return handler(req, sender)
+        finally:
+            self._signed_execution.pop(rid, None)  # used by _send, or the request was refused
+
+    def _signed(self, req: Request) -> Request:
+        assert isinstance(req.body, SignedPreCommand)
+        issued = self._transforms.get(req.request_id)
+        why = None
+        if issued is None:
+            why = "no Pre-Command was issued under this RequestID (or it was already used)"
+        elif issued[0].srv != req.srv:
+            why = f"the Pre-Command was issued for {issued[0].srv}, not {req.srv}"
+        elif issued[1] != req.body.gbcs_payload:
+            why = "its GBCSPayload is not the Pre-Command issued"
+        if why is not None or issued is None:
+            message = f"signed pre-command {req.request_id} refused: {why}"
+            self.refused.append((self._clock.now(), message))
+            raise PreCommandRefused(message)
+        del self._transforms[req.request_id]
+        original = issued[0]
+        self._signed_execution[req.request_id] = req.body.execution_date_time
+        return Request(original.request_id, req.command_variant, original.srv, original.body, original.schema_version)
 
     # == non-device services (CV 8) ==============================================================================
     def _srv_8_14_1(self, req: Request, sender: Party) -> Response:
@@ -239,7 +317,21 @@ class Dcc:
         # CH First Time Installed Date: the date the DCC first receives 8.14.1 or 8.14.2 ([PM] p.26).
         self._installed_at.setdefault(chf, self._clock.now())
         self._ch_state[chf] = state
+        for device in self._ch_devices(chf):  # the CHF and its GPF are installed (smi.CH_TRANSITIONS [U])
+            self._apply(device, SmiEvent.CH_INSTALLED)
+        self._commission_chf_if_connected(chf)
         return self._answer(req, RC.I0, f"CH {chf.dcc}: {state.value}")
+
+    def _ch_devices(self, chf: Eui64) -> list[Eui64]:
+        """The CHF and the GPF(s) the SMI associates with it."""
+        gpfs = [r.eui for r in self.smi.devices() if r.device_type is DeviceType.GPF and r.chf == chf]
+        return [chf, *gpfs]
+
+    def _commission_chf_if_connected(self, chf: Eui64) -> None:
+        """A CHF installed (8.14.x) and on the SM WAN is Commissioned (a CH is Commissioned when its CHF is, [SECG];
+        installed without WAN it stays non-commissioned, DP121). [U] model: smi.CH_TRANSITIONS."""
+        if chf in self._installed_at and chf in self.wan.hubs() and self.wan.is_up(chf):
+            self._apply(chf, SmiEvent.COMMISSIONED)
 
     def _srv_8_14_3(self, req: Request, sender: Party) -> Response:
         assert isinstance(req.body, ChfFaultReturn)
@@ -305,6 +397,10 @@ class Dcc:
             raise _Refusal(RC.E4, "an Other User may update the HAN device log only for Type 2 devices [U]")
         self._require_authorised(sender, body.device_id, mpxn_text=body.import_mpxn, via=chf)
         self._require_status(req.srv, body.device_id)
+        # Already whitelisted on this CHF: the CHF discards a duplicate Add's key and keeps the entry (§1.4 [V]), so
+        # the join window of the first Add, and the DCC's N24 timer for it, run on unchanged.
+        duplicate = body.is_add and device.chf == chf and device.status in (
+            SmiStatus.WHITELISTED, SmiStatus.INSTALLED_NOT_COMMISSIONED)
         if body.is_add:
             command = HubCommand(req.request_id, req.srv, "CCS01", chf, body.device_id, device.device_type,
                                  body.install_code, body.join_time_period)
@@ -319,7 +415,8 @@ class Dcc:
                 if body.import_mpxn and (point := self._mpxn(body.import_mpxn)) is not None:
                     self.registration.associate(body.device_id, point)
                 self._apply(body.device_id, SmiEvent.WHITELISTED)
-                self._arm_n24(req.request_id, body.device_id, body.join_time_period or 0)
+                if not duplicate:
+                    self._arm_n24(req.request_id, body.device_id, body.join_time_period or 0)
             else:
                 self._apply(body.device_id, SmiEvent.REMOVED)
                 self._disarm_n24(body.device_id)
@@ -398,14 +495,26 @@ class Dcc:
 
     def _require_authorised(self, sender: Party, device: Eui64, *, mpxn_text: str | None = None,
                             via: Eui64 | None = None) -> None:
+        """E4 unless `sender` is the supplier registered, now, for the device's own MPxN. A device with none yet (a
+        new meter) is authorised by the MPxN an 8.11 body names for it (ImportMPxN); one that never has one (a CHF
+        before 8.14.x, the GPF, a PPMID, an IHD) through its CH. An ImportMPxN never authorises a supplier for a
+        device that already serves another supplier's meter point."""
         if sender.role.code not in SUPPLIER_ROLES:
             return
         now = self._clock.now()
+        own = self.registration.mpxns_of(device)
+        if own:
+            if self.registration.is_authorised_for_device(sender, device, now):
+                return
+            points = ", ".join(str(m) for m in own)
+            raise _Refusal(RC.E4, f"{sender} is not the supplier registered for {device.dcc}'s MPxN {points} at "
+                           f"{now.isoformat()}")
         if mpxn_text and (point := self._mpxn(mpxn_text)) is not None:
             if self.registration.is_authorised(sender, point, now):
                 return
-        # Devices with no MPxN of their own (CHF before 8.14.x, GPF, PPMID, IHD) are reached through their CH.
-        for candidate in (device, via, self._chf_of(device)):
+            raise _Refusal(RC.E4, f"{sender} is not the supplier registered for ImportMPxN {point} at "
+                           f"{now.isoformat()}")
+        for candidate in (via, self._chf_of(device)):
             if candidate is not None and self.registration.mpxns_of(candidate):
                 if self.registration.is_authorised_for_device(sender, candidate, now):
                     return
@@ -442,27 +551,92 @@ class Dcc:
 
     def _send(self, req: Request, chf: Eui64, command: HubCommand,
               on_result: Callable[[DeviceResult | DeviceLogRead], None] = lambda _r: None) -> Response:
+        """Every check passed: transform (CV 4), or acknowledge (I99) and send the command now or at its
+        ExecutionDateTime; the device's response is delivered later (`_respond`)."""
         if chf not in self.wan.hubs():
             return self._answer(req, RC.E20, f"CH {chf.dcc} is not attached to the SM WAN")
+        if req.command_variant == 4:
+            return self._transform(req)
+        now = self._clock.now()
+        item = _Queued(req, command, now, on_result)
+        subject = command.device or command.target
+        when = self._signed_execution.pop(req.request_id, None) or getattr(req.body, "execution_date_time", None)
+        if when is not None and when >= CANCELLATION_DATE_TIME:
+            ack = self._answer(req, RC.I99, "accepted: cancellation of a future-dated request")
+            self._cancel_scheduled(req, subject)
+            return ack
+        if when is not None and when > now:
+            if not hasattr(self._clock, "call_at"):
+                raise DomainError(f"{req.srv} is future-dated ({when.isoformat()}): this DCC's clock cannot schedule")
+            ack = self._answer(req, RC.I99, f"accepted: future-dated, to run at {when.isoformat()}")
+            entry = _Scheduled(item, chf, subject, when)
+            entry.timer = self._clock.call_at(when, lambda: self._run_scheduled(entry))  # type: ignore[attr-defined]
+            self._scheduled.append(entry)
+            return ack
+        ack = self._answer(req, RC.I99, "accepted and passed access control")
+        self._dispatch(item, chf)
+        return ack
+
+    def _transform(self, req: Request) -> Response:
+        """CV 4: the Pre-Command for the User to sign; nothing goes to the device ([DP] cv.ts CV 4, Transform
+        Service). GBCS is not built here: the payload is an opaque token naming the request."""
+        payload = f"pre-command {req.srv} {req.request_id}".encode()
+        self._transforms[req.request_id] = (req, payload)
+        return self._answer(req, RC.I0, "Pre-Command for the User to sign and send back with CommandVariant 5",
+                            PreCommand(PRE_COMMAND_GBCS_VERSION, payload))
+
+    def _dispatch(self, item: _Queued, chf: Eui64) -> None:
+        """Send now if the SM WAN is up (and nothing waits before it), else E20 or queue (`wan_down_policy`)."""
         queue = self._queues.setdefault(chf, deque())
         if self.wan.is_up(chf) and not queue:
-            return self._deliver(_Queued(req, command, self._clock.now(), on_result), chf)
-        if self.wan_down_policy == "E20":
-            return self._answer(req, RC.E20, f"SM WAN to CH {chf.dcc} is down")
-        queue.append(_Queued(req, command, self._clock.now(), on_result))
-        return self._answer(req, RC.I99, f"accepted; waiting for the SM WAN to CH {chf.dcc} (queue position "
-                            f"{len(queue)})")
+            self._deliver(item, chf)
+        elif self.wan_down_policy == "E20":
+            self._respond(item, RC.E20, f"SM WAN to CH {chf.dcc} is down")
+        else:
+            queue.append(item)
 
-    def _deliver(self, item: _Queued, chf: Eui64) -> Response:
+    def _run_scheduled(self, entry: _Scheduled) -> None:
+        if entry in self._scheduled:
+            self._scheduled.remove(entry)
+            self._dispatch(entry.item, entry.chf)
+
+    def _cancel_scheduled(self, req: Request, subject: Eui64) -> None:
+        """The 3000-12-31 request cancels the sender's waiting future-dated requests of the same SRV for the same
+        device ([U] matching rule: the RTDS pairs each FUTURE_DATED template with a CANCELLATION one)."""
+        rid = req.request_id
+        hits = [e for e in self._scheduled if e.item.request.request_id.originator == rid.originator
+                and e.item.request.srv == req.srv and e.subject == subject]
+        for entry in hits:
+            self._scheduled.remove(entry)
+            self._cancel(entry.timer)
+            self.cancelled.append(entry.item.request)
+        item = _Queued(req, HubCommand(rid, req.srv, "cancel", subject), self._clock.now(), lambda _r: None)
+        ids = ", ".join(str(e.item.request.request_id) for e in hits) or "nothing was waiting"
+        self._respond(item, RC.I0, f"cancelled: {ids}")
+
+    def _deliver(self, item: _Queued, chf: Eui64) -> None:
         try:
             result = self.wan.deliver(chf, item.command)
         except WanDown as exc:
-            return self._answer(item.request, RC.E20, str(exc), sent_at=item.sent_at)
+            self._respond(item, RC.E20, str(exc))
+            return
         if isinstance(result, DeviceResult) and not result.reached:
-            return self._answer(item.request, RC.E20, result.detail, result, sent_at=item.sent_at)
+            self._respond(item, RC.E20, result.detail, result)
+            return
         item.on_result(result)
         detail = result.detail if isinstance(result, DeviceResult) else "device log read"
-        return self._answer(item.request, RC.I0, detail, result, sent_at=item.sent_at)
+        self._respond(item, RC.I0, detail, result)
+
+    def _respond(self, item: _Queued, code: ResponseCode, detail: str, payload: object = None) -> None:
+        """The device's response, delivered to the sender's outbox `response_delay` from now (dcc_outbox.py)."""
+        def deliver() -> None:
+            response = self._answer(item.request, code, detail, payload, sent_at=item.sent_at)
+            self.outbox.post(item.request.request_id.originator, response)
+
+        if self.response_delay:
+            self._clock.call_later(self.response_delay, deliver)  # type: ignore[attr-defined]
+        else:
+            deliver()
 
     def _on_wan_state(self, chf: Eui64, up: bool, at: datetime) -> None:
         history = self._wan(chf)
@@ -470,6 +644,7 @@ class Dcc:
             history.down(at)
             return
         history.up(at)
+        self._commission_chf_if_connected(chf)
         queue = self._queues.get(chf)
         while queue and self.wan.is_up(chf):  # in order; a cut mid-flush leaves the rest queued
             self._deliver(queue.popleft(), chf)
@@ -562,6 +737,14 @@ class Dcc:
     def final_response(self, request_id: RequestId) -> Response | None:
         found = self.responses_for(request_id)
         return found[-1] if found else None
+
+    def scheduled(self) -> list[tuple[datetime, Request]]:
+        """Future-dated requests waiting for their ExecutionDateTime, soonest first."""
+        return sorted(((e.due, e.item.request) for e in self._scheduled), key=lambda pair: pair[0])
+
+    def pre_commands(self) -> list[RequestId]:
+        """RequestIDs answered with a Pre-Command (CV 4) whose signed pre-command (CV 5) has not come back."""
+        return list(self._transforms)
 
     def queued(self, chf: Eui64 | None = None) -> list[Request]:
         queues = [self._queues.get(chf, deque())] if chf is not None else list(self._queues.values())

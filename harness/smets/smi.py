@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_TRANSITIONS",
     "PROPOSED_TRANSITIONS",
     "HARNESS_TRANSITIONS",
+    "CH_TRANSITIONS",
     "SmartMeteringInventory",
     "UnknownDevice",
     "IllegalTransition",
@@ -56,7 +57,8 @@ class SmiEvent(StrEnum):
     WHITELISTED = "Whitelisted"  # 8.11 Add -> CCS01 success (CS14 with an empty hash)
     JOINED = "Joined"  # CS14 shows a non-empty hashed TC link key (joined + CBKE)
     REMOVED = "Removed"  # 8.11 Remove -> CCS02 success
-    COMMISSIONED = "Commissioned"  # 8.1.1 Commission Device success
+    COMMISSIONED = "Commissioned"  # 8.1.1 Commission Device success; for a CHF, its first SM WAN connection
+    CH_INSTALLED = "CHInstalled"  # 8.14.1 / 8.14.2 CH Status Update - Install: the CHF and GPF are installed
     DECOMMISSIONED = "Decommissioned"  # 8.3 Decommission Device
     WITHDRAWN = "Withdrawn"  # 8.4 Update Inventory / withdrawal by the manufacturer
     SUSPENDED = "Suspended"  # security events: out of scope in domain.md, modelled minimally
@@ -88,6 +90,19 @@ PROPOSED_TRANSITIONS: Mapping[tuple[SmiStatus, SmiEvent], SmiStatus] = MappingPr
     }
 )
 
+# The Communications Hub's two devices (CHF, GPF) are never whitelisted or joined: the supplier reports the CH
+# installed (8.14.1 / 8.14.2), which makes both InstalledNotCommissioned; the CHF is Commissioned once it has the
+# SM WAN (a CH is Commissioned when its CHF is, [SECG] "Commissioned"; a CH installed and left without WAN is "in a
+# non-commissioned state", DP121), and the GPF later by the gas supplier's 8.1.1. A later 8.14.x (e.g. 8.14.1 after
+# 8.14.2) changes nothing. PROPOSED MODEL [U]: the SEC's SMI Enrolment procedures text was not found.
+CH_TRANSITIONS: Mapping[tuple[SmiStatus, SmiEvent], SmiStatus] = MappingProxyType(
+    {
+        (_S.PENDING, _E.CH_INSTALLED): _S.INSTALLED_NOT_COMMISSIONED,
+        (_S.INSTALLED_NOT_COMMISSIONED, _E.CH_INSTALLED): _S.INSTALLED_NOT_COMMISSIONED,
+        (_S.COMMISSIONED, _E.CH_INSTALLED): _S.COMMISSIONED,
+    }
+)
+
 # Harness additions [U], so that facts [V] elsewhere in domain.md don't trip the proposed table:
 # * a duplicate 8.11 Add succeeds at the CHF and keeps the existing key (§1.4 [V], scenario 6), so it leaves a
 #   Whitelisted or InstalledNotCommissioned device where it was;
@@ -104,7 +119,7 @@ HARNESS_TRANSITIONS: Mapping[tuple[SmiStatus, SmiEvent], SmiStatus] = MappingPro
 )
 
 DEFAULT_TRANSITIONS: Mapping[tuple[SmiStatus, SmiEvent], SmiStatus] = MappingProxyType(
-    {**PROPOSED_TRANSITIONS, **HARNESS_TRANSITIONS}
+    {**PROPOSED_TRANSITIONS, **CH_TRANSITIONS, **HARNESS_TRANSITIONS}
 )
 
 

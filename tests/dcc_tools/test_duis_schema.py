@@ -61,6 +61,35 @@ def test_every_request_the_harness_builds_is_schema_valid(schema, body, target) 
     assert d.validate(xml) == []
 
 
+FUTURE = datetime(2030, 1, 15, 9, tzinfo=timezone.utc)
+FUTURE_DATED = [  # ExecutionDateTime first in the body (schema V5.1 FutureDatedAbstractType); 3000-12-31 cancels
+    (d.UpdateHanDeviceLog.add(ESME, bytes(16), import_mpxn="1312345678118", execution_date_time=FUTURE), CHF),
+    (d.UpdateHanDeviceLog.remove(ESME, execution_date_time=d.CANCELLATION_DATE_TIME), CHF),
+    (d.RequestHandover(certificates=(CERT, CERT, CERT), certification_path=(CERT,), execution_date_time=FUTURE), ESME),
+    (d.UpdateSecurityCredentialsCoS("1312345678118", certificates=(CERT, CERT, CERT), certification_path=(CERT,),
+                                    execution_date_time=d.CANCELLATION_DATE_TIME), ESME),
+]
+
+
+@pytest.mark.parametrize(("body", "target"), FUTURE_DATED,
+                         ids=[f"{b.SRV}-{i}" for i, (b, _) in enumerate(FUTURE_DATED)])
+def test_future_dated_requests_are_schema_valid(schema, body, target) -> None:  # noqa: ANN001
+    xml = d.Request.build(body, originator=SUPPLIER, target=target, counter=1003).to_xml()
+    assert schema.problems(xml) == []
+    assert d.parse_request(xml).body == body
+
+
+@pytest.mark.parametrize("when", [None, FUTURE])
+def test_a_signed_pre_command_request_is_schema_valid(schema, when) -> None:  # noqa: ANN001
+    rid = d.RequestId(Eui64.parse(SUPPLIER), ESME, 1004)
+    xml = d.Request.signed(rid, "8.1.1", b"pre-command 8.1.1", execution_date_time=when).to_xml()
+    assert schema.problems(xml) == []
+    parsed = d.parse_request(xml)
+    assert (parsed.command_variant, parsed.body) == (5, d.SignedPreCommand(b"pre-command 8.1.1", when))
+    wrong = xml.replace("<sr:CommandVariant>5<", "<sr:CommandVariant>4<")  # CV 4 carries the SRV's own body
+    assert "expected one CommissionDeviceSynchroniseClock" in str(d.validate(wrong)[0])
+
+
 def test_every_srv_in_the_catalogue_is_covered() -> None:
     assert {b.SRV for b, _ in BUILT} == set(d.CATALOGUE)
 
@@ -76,6 +105,7 @@ RESPONSES = [
     ("8.11", d.ResponseCode.I99, None, {}),
     ("8.11", d.ResponseCode.I0, d.DeviceResult(True), {}),
     ("8.11", d.ResponseCode.E4, None, {}),
+    ("8.1.1", d.ResponseCode.I0, d.PreCommand("harness-opaque", b"pre-command 8.1.1"), {}),  # the CV 4 answer
 ]
 
 

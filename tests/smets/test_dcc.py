@@ -1,5 +1,8 @@
 """The emulated DCC: checks in order (E1, replay, E2, E12, E19, E11, E4, E5, E20), SMI effects, WAN queueing,
-N24, 12.1 routing, 8.12.1 restore, and the CH first-connectivity measure. Scenarios refer to domain.md §10."""
+N24, 12.1 routing, 8.12.1 restore, and the CH first-connectivity measure. Scenarios refer to domain.md §10.
+
+Device SRVs are acknowledged I99 and answered later (tests/smets/test_dcc_delivery.py has those rules); `Site.call`
+sends and reads the delivered response, `Site.commission` runs 8.1.1's CV 4 -> CV 5 round trip."""
 
 from __future__ import annotations
 
@@ -85,12 +88,33 @@ class Site:
                                 command_variant=cv)
         return self.dcc.submit(request.to_xml() if as_xml else request, sender)
 
+    def outcome(self, ack):  # noqa: ANN001, ANN201
+        """The response delivered to the sender's outbox for `ack`'s request, or `ack` itself if it is final."""
+        if ack.code is not RC.I99:
+            return ack
+        [response] = self.dcc.outbox.collect(ack.request_id.originator, ack.request_id)
+        return response
+
+    def call(self, body: object, sender: Party, target: Eui64 | str | None = None, *,  # noqa: ANN201
+             cv: int | None = None):
+        """Send, then read the DCC's final answer (the asynchronous one for a device SRV)."""
+        return self.outcome(self.send(body, sender, target, cv=cv))
+
+    def commission(self, device: Eui64 = ESME, sender: Party = A):  # noqa: ANN201
+        """8.1.1: CV 4 returns the Pre-Command, CV 5 sends it back signed under the same RequestID; the final
+        answer (or the CV 4 refusal)."""
+        pre = self.send(CommissionDevice(), sender, device, cv=4)
+        if pre.code is not RC.I0:
+            return pre
+        return self.outcome(self.dcc.submit(Request.signed(pre.request_id, "8.1.1", pre.payload.gbcs_payload), sender))
+
     def install(self, sender: Party = A, *, no_wan: bool = False):  # noqa: ANN201
         body = ChfInstallSuccessNoSmWan(CHF, MPAN) if no_wan else ChfInstallSuccessSmWan(CHF, MPAN)
         return self.send(body, sender)
 
     def add(self, device: Eui64 = ESME, sender: Party = A, *, mpxn: str | None = MPAN, join: int = 90):  # noqa: ANN201
-        return self.send(UpdateHanDeviceLog.add(device, CODE, join_time_period=join, import_mpxn=mpxn), sender, CHF)
+        """8.11 Add: the final answer."""
+        return self.call(UpdateHanDeviceLog.add(device, CODE, join_time_period=join, import_mpxn=mpxn), sender, CHF)
 
 
 # -- E1 / replay ------------------------------------------------------------------------------------------------
@@ -176,7 +200,7 @@ def test_command_variants_are_configurable() -> None:
     # Whether CV 2 (local delivery) is allowed for 8.11 is [U] (domain.md §8 item 12).
     site = Site(command_variants={"8.11": frozenset({1, 2})})
     site.install()
-    assert site.send(UpdateHanDeviceLog.add(ESME, CODE, import_mpxn=MPAN), A, CHF, cv=2).code is RC.I0
+    assert site.call(UpdateHanDeviceLog.add(ESME, CODE, import_mpxn=MPAN), A, CHF, cv=2).code is RC.I0
 
 
 # -- E19 / E11 (scenario 20) ----------------------------------------------------------------------------------
@@ -250,7 +274,7 @@ def test_scenario_12_8_1_1_on_a_whitelisted_device_gets_e5() -> None:
     site.install()
     site.add()
     assert site.smi.status(ESME) is SmiStatus.WHITELISTED
-    response = site.send(CommissionDevice(), A, ESME, cv=4)
+    response = site.commission()
     assert response.code is RC.E5 and "needs InstalledNotCommissioned" in response.detail
 
 
@@ -266,7 +290,7 @@ def test_smi_status_rules_are_configurable() -> None:
     site = Site(smi_status_rules={})
     site.install()
     site.add()
-    assert site.send(CommissionDevice(), A, ESME, cv=4).code is RC.E20  # not on the HAN yet: no answer
+    assert site.commission().code is RC.E20  # not on the HAN yet: no answer
 
 
 # -- SMI effects and N24 ----------------------------------------------------------------------------------------
@@ -281,7 +305,7 @@ def test_add_join_commission_moves_the_smi_and_service_flag() -> None:
     site.hub.device_joined(ESME, HASH)
     assert site.smi.status(ESME) is SmiStatus.INSTALLED_NOT_COMMISSIONED
     assert site.reg.service_flag(MPAN) is ServiceFlag.INSTALLED_NOT_COMMISSIONED
-    assert site.send(CommissionDevice(), A, ESME, cv=4).code is RC.I0
+    assert site.commission().code is RC.I0
     assert site.smi.status(ESME) is SmiStatus.COMMISSIONED
     assert site.reg.service_flag(MPAN) is ServiceFlag.ACTIVE
 
@@ -290,7 +314,7 @@ def test_remove_returns_a_whitelisted_device_to_pending() -> None:
     site = Site()
     site.install()
     site.add()
-    assert site.send(UpdateHanDeviceLog.remove(ESME), A, CHF).code is RC.I0
+    assert site.call(UpdateHanDeviceLog.remove(ESME), A, CHF).code is RC.I0
     assert site.smi.status(ESME) is SmiStatus.PENDING
 
 
@@ -340,7 +364,9 @@ def test_queued_requests_are_delivered_in_order_on_restore() -> None:
     site = Site(wan_up=False, wan_down_policy="queue")
     site.install(no_wan=True)
     sent_at = site.clock.now()
-    acks = [site.add(ESME), site.add(GSME, G, mpxn=MPRN), site.send(ReadDeviceLog(True), A, CHF)]
+    acks = [site.send(UpdateHanDeviceLog.add(ESME, CODE, import_mpxn=MPAN), A, CHF),
+            site.send(UpdateHanDeviceLog.add(GSME, CODE, import_mpxn=MPRN), G, CHF),
+            site.send(ReadDeviceLog(True), A, CHF)]
     assert [a.code for a in acks] == [RC.I99] * 3
     assert len(site.dcc.queued(CHF)) == 3 and site.hub.commands == []
     site.clock.advance(days=12)
@@ -350,6 +376,7 @@ def test_queued_requests_are_delivered_in_order_on_restore() -> None:
     assert [f.code for f in finals] == [RC.I0] * 3  # type: ignore[union-attr]
     assert all(f.sent_at == sent_at and f.answered_at == site.clock.now() for f in finals)  # type: ignore[union-attr]
     assert site.dcc.queued() == []
+    assert [r.request_id for r in site.dcc.outbox.collect(A.user_id)] == [acks[0].request_id, acks[2].request_id]
     read = finals[2].payload  # type: ignore[union-attr]
     assert isinstance(read, DeviceLogRead) and [e for e, _ in read.device_log] == [ESME, GSME]
 
@@ -471,7 +498,7 @@ def test_8_12_1_restores_joined_devices_onto_a_replacement_ch() -> None:
     new_hub = CommsHub(site.clock, new_chf)
     site.wan.attach(new_hub)
     site.reg.associate(new_chf, MPAN)
-    response = site.send(RestoreHanDeviceLog(CHF), A, new_chf)
+    response = site.call(RestoreHanDeviceLog(CHF), A, new_chf)
     assert response.code is RC.I0
     entry = new_hub.device_log.entry(ESME)
     assert entry.hashed_tc_link_key == HASH and entry.install_code is None  # no install code needed
@@ -486,19 +513,19 @@ def test_6_23_after_cos_needs_a_device_on_the_han() -> None:
     site.add()
     assert site.send(UpdateSecurityCredentialsCoS(MPAN), A, ESME).code is RC.E5  # Whitelisted: [U] default rule
     site.hub.device_joined(ESME, HASH)
-    assert site.send(UpdateSecurityCredentialsCoS(MPAN), A, ESME).code is RC.I0
+    assert site.call(UpdateSecurityCredentialsCoS(MPAN), A, ESME).code is RC.I0
 
 
 def test_6_21_to_the_gpf() -> None:
-    # The RTDS 6.21 targets the GPF (domain.md §1.11). The GPF's SMI life cycle is [U]: with the default rule a
-    # Pending GPF is refused; a lab that reads it otherwise relaxes the rule.
+    # The RTDS 6.21 targets the GPF (domain.md §1.11). Before the CH is reported installed its GPF is Pending and
+    # refused (E5); 8.14.x makes it InstalledNotCommissioned (smi.CH_TRANSITIONS [U]), and the gas supplier's 6.21
+    # reaches it. Only the supplier registered for the GPF's meter point may send it.
     site = Site()
+    assert site.call(RequestHandover(), G, GPF).code is RC.E5
     site.install()
-    assert site.send(RequestHandover(), G, GPF).code is RC.E5
-    relaxed = Site(smi_status_rules={})
-    relaxed.install()
-    assert relaxed.send(RequestHandover(), G, GPF).code is RC.I0
-    assert relaxed.send(RequestHandover(), A, GPF).code is RC.E4  # A is not the gas supplier
+    assert site.smi.status(GPF) is SmiStatus.INSTALLED_NOT_COMMISSIONED
+    assert site.call(RequestHandover(), G, GPF).code is RC.I0
+    assert site.send(RequestHandover(), A, GPF).code is RC.E4  # A is not the gas supplier
 
 
 def test_every_answer_is_recorded_with_virtual_times() -> None:
@@ -506,7 +533,7 @@ def test_every_answer_is_recorded_with_virtual_times() -> None:
     site.install()
     site.clock.advance(hours=1)
     site.add()
-    assert [(r.srv, r.code) for r in site.dcc.responses] == [("8.14.1", RC.I0), ("8.11", RC.I0)]
+    assert [(r.srv, r.code) for r in site.dcc.responses] == [("8.14.1", RC.I0), ("8.11", RC.I99), ("8.11", RC.I0)]
     assert site.dcc.responses[1].answered_at - site.dcc.responses[0].answered_at == timedelta(hours=1)
 
 

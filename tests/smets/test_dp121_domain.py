@@ -73,11 +73,25 @@ class Premises:
                                 counter=next(self._counter), command_variant=cv)
         return self.dcc.submit(request, sender)
 
+    def outcome(self, ack):  # noqa: ANN001, ANN201
+        """The device's response delivered for `ack` (an I99), or `ack` while none has arrived / if it is final."""
+        if ack.code is not RC.I99:
+            return ack
+        delivered = self.dcc.outbox.collect(ack.request_id.originator, ack.request_id)
+        return delivered[-1] if delivered else ack
+
     def update_han_device_log(self, sender: Party, store: InstallCodeStore):  # noqa: ANN201
         code = store.get(ESME)
         if code is None:
             raise LookupError(f"{sender.name} holds no install code for {ESME.dcc}")
-        return self.send(UpdateHanDeviceLog.add(ESME, code, import_mpxn=MPAN), sender, CHF)
+        return self.outcome(self.send(UpdateHanDeviceLog.add(ESME, code, import_mpxn=MPAN), sender, CHF))
+
+    def commission(self, sender: Party):  # noqa: ANN201
+        """8.1.1: CV 4 (Pre-Command), CV 5 (signed, same RequestID), then the delivered response."""
+        pre = self.send(CommissionDevice(), sender, ESME, cv=4)
+        if pre.code is not RC.I0:
+            return pre
+        return self.outcome(self.dcc.submit(Request.signed(pre.request_id, "8.1.1", pre.payload.gbcs_payload), sender))
 
     def install_and_leave(self) -> None:
         assert self.send(ChfInstallSuccessNoSmWan(CHF, MPAN), INSTALLING).code is RC.I0
@@ -104,7 +118,7 @@ def test_scenario_3_install_and_leave_then_the_installing_supplier_commissions()
     site.restore_wan_after(WAN_DAYS)
     assert site.update_han_device_log(INSTALLING, site.installing_store).code is RC.I0
     site.join()
-    assert site.send(CommissionDevice(), INSTALLING, ESME, cv=4).code is RC.I0
+    assert site.commission(INSTALLING).code is RC.I0
     assert site.smi.status(ESME) is SmiStatus.COMMISSIONED
     assert site.dcc.ch_first_installed(CHF) == installed  # the 8.14.2 date ([PM] p.26)
     measure = site.dcc.first_connectivity(CHF)
@@ -169,7 +183,7 @@ def test_scenario_4_mp121_hand_over_then_the_gaining_supplier_commissions() -> N
     assert site.smi.status(ESME) is SmiStatus.INSTALLED_NOT_COMMISSIONED
     assert [a.request_id for a in site.dcc.dcc_alerts] == [add.request_id]  # N24 for the gaining supplier's 8.11
 
-    assert site.send(CommissionDevice(), GAINING, ESME, cv=4).code is RC.I0
+    assert site.commission(GAINING).code is RC.I0
     assert site.smi.status(ESME) is SmiStatus.COMMISSIONED
     assert site.dcc.ch_first_installed(CHF) is not None
 
@@ -186,7 +200,7 @@ def test_mp281_mode_the_dcc_serves_the_code_to_the_registered_supplier_only() ->
     assert site.dcc.request_install_code(GAINING, ESME, into=site.gaining_store) == RTDS_CODE
     assert site.update_han_device_log(GAINING, site.gaining_store).code is RC.I0
     site.join()
-    assert site.send(CommissionDevice(), GAINING, ESME, cv=4).code is RC.I0
+    assert site.commission(GAINING).code is RC.I0
     assert site.smi.status(ESME) is SmiStatus.COMMISSIONED
 
 
@@ -208,4 +222,4 @@ def test_with_a_queueing_dcc_the_installing_suppliers_8_11_waits_for_the_wan() -
     final = site.dcc.final_response(ack.request_id)
     assert final is not None and final.code is RC.I0 and final.answered_at - final.sent_at == timedelta(days=WAN_DAYS)
     site.join()
-    assert site.send(CommissionDevice(), GAINING, ESME, cv=4).code is RC.I0
+    assert site.commission(GAINING).code is RC.I0

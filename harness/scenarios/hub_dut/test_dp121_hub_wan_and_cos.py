@@ -1,13 +1,13 @@
-"""DP121 (b)/(c) from the meter's side: while the hub's SM WAN is down the SRVs are refused (E20) or queued (I99);
-the stick cannot join a hub nobody whitelisted it on; after a change of supplier, the WAN's restoration and the MP121
-hand-over, the gaining supplier's 8.11 and 8.1.1 succeed and the stick joins."""
+"""DP121 (b)/(c) from the meter's side: while the hub's SM WAN is down an SRV is acknowledged I99 and answered E20,
+or queued (answered I0 when the WAN returns); the stick cannot join a hub nobody whitelisted it on; after a change
+of supplier, the WAN's restoration and the MP121 hand-over, the gaining supplier's 8.11 and 8.1.1 succeed and the
+stick joins."""
 
 from __future__ import annotations
 
 import pytest
 
 from harness.bench import hub_dut_steps as steps
-from harness.bench.steps import COMMISSION_CV
 from harness.smets.duis import CommissionDevice
 from harness.smets.smi import SmiStatus
 
@@ -41,12 +41,14 @@ async def test_wan_down_queues_8_11_and_the_stick_joins_on_restoration(bench) ->
     bench.dcc.wan_down_policy = "queue"
     esme = bench.device("esme")
     await steps.install_and_leave(bench, esme)
-    await steps.add_to_device_log(bench, bench.installing_supplier, esme, codes="I99")
+    ack = await steps.add_to_device_log(bench, bench.installing_supplier, esme, codes="I99")  # nothing delivered
     assert esme.eui64 not in bench.hub.device_log  # held at the DCC while the WAN is down
     await bench.expect_refused(esme, within=1.5)
     bench.advance(days=10)
     await bench.restore_wan()
     assert esme.eui64 in bench.hub.device_log  # delivered on restoration
+    answer = await bench.installing_supplier.outcome(ack)  # and its response reaches the supplier then
+    assert answer is not None and answer.code == "I0"
     joined = await bench.join(esme)
     assert bench.status(esme) is SmiStatus.INSTALLED_NOT_COMMISSIONED
     await steps.commission(bench, bench.installing_supplier, esme)
@@ -69,7 +71,7 @@ async def test_a_join_while_the_wan_is_down_reaches_the_dcc_on_restoration(bench
         assert bench.status(esme) is SmiStatus.WHITELISTED
     # The DCC has not heard the 0x8F12, so for it the ESME is still Whitelisted: 8.1.1 is refused (E5). A DCC test
     # system may check the WAN first (E20).
-    early = await supplier.send(CommissionDevice(), esme.eui64, command_variant=COMMISSION_CV)
+    early = await supplier.send_critical(CommissionDevice(), esme.eui64)  # refused at the CV 4 transform
     steps.expect(early, "E5" if bench.dcc is not None else ("E5", "E20"), "8.1.1 before the DCC knows of the join")
     bench.advance(days=3)
     await bench.restore_wan()

@@ -5,6 +5,7 @@ domain.md §1 is the source of every rule; each module cites the section it foll
 
 from harness.smets.duis.bodies import (
     BODY_TYPES,
+    CANCELLATION_DATE_TIME,
     INSTALL_CODE_OCTETS,
     Body,
     ChfFaultReturn,
@@ -18,12 +19,21 @@ from harness.smets.duis.bodies import (
     RequestHandover,
     RequestWanMatrix,
     RestoreHanDeviceLog,
+    SignedPreCommand,
     UpdateHanDeviceLog,
     UpdateSecurityCredentialsCoS,
 )
 from harness.smets.duis.catalogue import ALL_ROLES, CATALOGUE, DCC_ACB_EUI, SrvSpec, spec_for
 from harness.smets.duis.codes import CommandVariant, ResponseCode
-from harness.smets.duis.request import SCHEMA_VERSION, DuisSchemaError, Request, check, parse_request, validate
+from harness.smets.duis.request import (
+    SCHEMA_VERSION,
+    SIGNED_PRE_COMMAND_CVS,
+    DuisSchemaError,
+    Request,
+    check,
+    parse_request,
+    validate,
+)
 from harness.smets.duis.request_id import COUNTER_LIMIT, AntiReplay, ReplayRefused, RequestId
 from harness.smets.duis.responses import (
     DccAlert,
@@ -33,17 +43,21 @@ from harness.smets.duis.responses import (
     DspWanMatrix,
     InventoryDevice,
     NoPremisesFound,
+    PreCommand,
     Response,
 )
 from harness.smets.duis.xmlbits import DS_NS, SR_NS, Problem, XmlSyntaxError
 
 __all__ = [
-    "ALL_ROLES", "AntiReplay", "BODY_TYPES", "Body", "CATALOGUE", "COUNTER_LIMIT", "ChfFaultReturn",
+    "ALL_ROLES", "AntiReplay", "BODY_TYPES", "Body", "CANCELLATION_DATE_TIME", "CATALOGUE", "COUNTER_LIMIT",
+    "ChfFaultReturn",
     "ChfInstallSuccessNoSmWan", "ChfInstallSuccessSmWan", "ChfNoFaultReturn", "CommandVariant", "CommissionDevice",
     "DCC_ACB_EUI", "DS_NS", "DccAlert", "DeviceLogRead", "DevicePrenotification", "DeviceResult", "DspInventory",
-    "DspWanMatrix", "DuisSchemaError", "INSTALL_CODE_OCTETS", "InventoryDevice", "NoPremisesFound", "Problem",
+    "DspWanMatrix", "DuisSchemaError", "INSTALL_CODE_OCTETS", "InventoryDevice", "NoPremisesFound", "PreCommand",
+    "Problem",
     "ReadDeviceLog", "ReadInventory", "ReplayRefused", "Request", "RequestHandover", "RequestId",
-    "RequestWanMatrix", "Response", "ResponseCode", "RestoreHanDeviceLog", "SCHEMA_VERSION", "SR_NS", "SrvSpec",
+    "RequestWanMatrix", "Response", "ResponseCode", "RestoreHanDeviceLog", "SCHEMA_VERSION", "SIGNED_PRE_COMMAND_CVS",
+    "SR_NS", "SignedPreCommand", "SrvSpec",
     "UpdateHanDeviceLog", "UpdateSecurityCredentialsCoS", "XmlSyntaxError", "check", "parse_request", "spec_for",
     "validate",
 ]

@@ -7,9 +7,11 @@ lists (CHFInstallType, CHFLocation, PremiseType, ...) are [U] beyond the sample 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from harness.errors import InputError
@@ -31,6 +33,8 @@ __all__ = [
     "DevicePrenotification",
     "RequestHandover",
     "UpdateSecurityCredentialsCoS",
+    "SignedPreCommand",
+    "CANCELLATION_DATE_TIME",
     "BODY_TYPES",
     "INSTALL_CODE_OCTETS",
 ]
@@ -41,6 +45,14 @@ INSTALL_CODE_OCTETS = 16  # DUIS InstallCode: 32 hex chars, no CRC ([DT] 8.11 te
 INSTALL_CODE_LENGTHS = frozenset({6, 8, 12, 16})
 JOIN_TIME_PERIOD_MAX = 3600  # DUIS Schema V5.1 JoinTimePeriod: xs:positiveInteger, maxInclusive 3600
 _MPXN = {"low": 6, "high": 13}  # MPRN 6-10 digits, MPAN core 13 (identities.py); schema-level check only
+# Future-dated bodies (DUIS Schema V5.1 `FutureDatedAbstractType`: an optional ExecutionDateTime, first in the body)
+# name this date-time to cancel: every RTDS *_CANCELLATION_* template carries it ([DT] npm duis-templates 0.7.0).
+CANCELLATION_DATE_TIME = datetime(3000, 12, 31, tzinfo=UTC)
+
+
+def _write_execution(body: ET.Element, when: datetime | None) -> None:
+    if when is not None:
+        add(body, "ExecutionDateTime", xs_datetime(when))
 
 
 class Body:
@@ -71,15 +83,18 @@ class UpdateHanDeviceLog(Body):
     install_code: bytes | None = field(default=None, repr=False)  # a secret: kept out of repr
     import_mpxn: str | None = None
     secondary_import_mpan: str | None = None
+    execution_date_time: datetime | None = None  # future-dated (schema V5.1 FutureDatedAbstractType)
 
     @classmethod
     def add(cls, device_id: Eui64, install_code: bytes, *, join_time_period: int = 90,
-            import_mpxn: str | None = None, secondary_import_mpan: str | None = None) -> UpdateHanDeviceLog:
-        return cls(device_id, "Add", join_time_period, install_code, import_mpxn, secondary_import_mpan)
+            import_mpxn: str | None = None, secondary_import_mpan: str | None = None,
+            execution_date_time: datetime | None = None) -> UpdateHanDeviceLog:
+        return cls(device_id, "Add", join_time_period, install_code, import_mpxn, secondary_import_mpan,
+                   execution_date_time)
 
     @classmethod
-    def remove(cls, device_id: Eui64) -> UpdateHanDeviceLog:
-        return cls(device_id, "Remove")
+    def remove(cls, device_id: Eui64, *, execution_date_time: datetime | None = None) -> UpdateHanDeviceLog:
+        return cls(device_id, "Remove", execution_date_time=execution_date_time)
 
     @property
     def is_add(self) -> bool:
@@ -87,6 +102,7 @@ class UpdateHanDeviceLog(Body):
 
     def write(self, parent: ET.Element) -> None:
         body = add(parent, self.ELEMENT)
+        _write_execution(body, self.execution_date_time)
         add(body, "DeviceID", self.device_id.dcc)
         add(body, "RequestType", self.request_type)
         if self.is_add:
@@ -100,6 +116,7 @@ class UpdateHanDeviceLog(Body):
 
     @classmethod
     def read(cls, elem: ET.Element, r: Reader) -> UpdateHanDeviceLog | None:
+        when = r.date_time(elem, "ExecutionDateTime", required=False)
         device = r.eui(elem, "DeviceID")
         kind = r.text(elem, "RequestType")
         if kind is not None and kind not in ("Add", "Remove"):
@@ -116,7 +133,7 @@ class UpdateHanDeviceLog(Body):
             second = r.digits(block, "SecondaryImportMPAN", low=13, high=13, required=False)
         if device is None or kind is None or (kind == "Add" and (jtp is None or code is None)):
             return None
-        return cls(device, kind, jtp, code, mpxn, second)
+        return cls(device, kind, jtp, code, mpxn, second, when)
 
     def describe(self) -> str:
         return f"{self.request_type} {self.device_id.dcc}"
@@ -439,20 +456,23 @@ class RequestHandover(Body):
     certificates: tuple[str, ...] = ()  # DigitalSigning, KeyAgreement, KeyAgreementTopUp (base64, not checked)
     apply_time_based_cpv_checks: bool = True
     certification_path: tuple[str, ...] = ()  # CertificationPathCertificates/Certificate (base64, not checked)
+    execution_date_time: datetime | None = None  # future-dated (schema V5.1 FutureDatedAbstractType)
 
     def write(self, parent: ET.Element) -> None:
         body = add(parent, self.ELEMENT)
+        _write_execution(body, self.execution_date_time)
         add(body, "RemotePartyRole", self.remote_party_role)
         _write_credentials(body, _HANDOVER_TAGS, self.floor_seq_number, self.prepayment_top_up_floor_seq_number,
                            self.certificates, self.apply_time_based_cpv_checks, self.certification_path)
 
     @classmethod
     def read(cls, elem: ET.Element, r: Reader) -> RequestHandover | None:
+        when = r.date_time(elem, "ExecutionDateTime", required=False)
         role = r.text(elem, "RemotePartyRole")
         floor, topup, certs, cpv, path = _read_credentials(elem, r, _HANDOVER_TAGS)
         if None in (role, floor, certs, cpv):
             return None
-        return cls(role, floor, topup, certs, cpv, path)  # type: ignore[arg-type]
+        return cls(role, floor, topup, certs, cpv, path, when)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -468,13 +488,12 @@ class UpdateSecurityCredentialsCoS(Body):
     certificates: tuple[str, ...] = ()
     apply_time_based_cpv_checks: bool = True
     certification_path: tuple[str, ...] = ()
-    # Future-dated variant; 3000-12-31 in the RTDS cancellation template. The DCC does not yet schedule it.
+    # Future-dated variant; CANCELLATION_DATE_TIME in the RTDS cancellation template. The DCC schedules it.
     execution_date_time: datetime | None = None
 
     def write(self, parent: ET.Element) -> None:
         body = add(parent, self.ELEMENT)
-        if self.execution_date_time is not None:
-            add(body, "ExecutionDateTime", xs_datetime(self.execution_date_time))
+        _write_execution(body, self.execution_date_time)
         _write_credentials(body, _COS_TAGS, self.supplier_floor_seq_number,
                            self.supplier_prepayment_top_up_floor_seq_number, self.certificates,
                            self.apply_time_based_cpv_checks, self.certification_path)
@@ -488,6 +507,41 @@ class UpdateSecurityCredentialsCoS(Body):
         if None in (floor, certs, cpv, mpxn):
             return None
         return cls(mpxn, floor, topup, certs, cpv, path, when)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class SignedPreCommand(Body):
+    """The body of a CV 5/6/7 request: the Pre-Command the DCC returned for a CV 4 request, signed by the User
+    (DUIS Schema V5.1 `SignedPreCommand{ExecutionDateTime?, GBCSPayload}`; the CV 4 -> 5 round trip with the same
+    RequestID as SmartDCCInnovation dccboxed-nodered-nodes `dccboxed-send` drives DCC Boxed). It belongs to no one
+    SRV: the request's header names it. GBCS signing is a non-goal: the payload is carried as given."""
+
+    SRV: ClassVar[str] = ""
+    ELEMENT: ClassVar[str] = "SignedPreCommand"
+
+    gbcs_payload: bytes
+    execution_date_time: datetime | None = None
+
+    def write(self, parent: ET.Element) -> None:
+        body = add(parent, self.ELEMENT)
+        _write_execution(body, self.execution_date_time)
+        add(body, "GBCSPayload", base64.b64encode(self.gbcs_payload).decode("ascii"))
+
+    @classmethod
+    def read(cls, elem: ET.Element, r: Reader) -> SignedPreCommand | None:
+        when = r.date_time(elem, "ExecutionDateTime", required=False)
+        text = r.text(elem, "GBCSPayload")
+        if text is None:
+            return None
+        try:
+            payload = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            r.problem("GBCSPayload", f"{text[:40]!r} is not base64", elem.find(sr("GBCSPayload")))
+            return None
+        return cls(payload, when)
+
+    def describe(self) -> str:
+        return f"signed pre-command ({len(self.gbcs_payload)} octets)"
 
 
 _CERT_NAMES = ("DigitalSigningCertificate", "KeyAgreementCertificate", "KeyAgreementTopUpCertificate")

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from datetime import datetime
 
 from harness.errors import InputError
 from harness.smets.identities import Eui64
-from harness.smets.duis.bodies import BODY_TYPES, Body
+from harness.smets.duis.bodies import BODY_TYPES, Body, SignedPreCommand
 from harness.smets.duis.catalogue import CATALOGUE, DCC_ACB_EUI, SrvSpec
 from harness.smets.duis.request_id import RequestId
 from harness.smets.duis.xmlbits import (
@@ -42,6 +43,9 @@ __all__ = [
     "SCHEMA_VERSION",
 ]
 
+# Command Variants whose body is the User's SignedPreCommand, not the SRV's own element ([DP] cv.ts: input
+# "Signed Pre-Command" for CV 5, 6 and 7).
+SIGNED_PRE_COMMAND_CVS = frozenset({5, 6, 7})
 SCHEMA_VERSION = "5.4"  # the newest schemaVersion in the RTDS templates read ([DT])
 _PLACEHOLDER = "ZGVmYXVsdA=="  # RTDS templates carry this placeholder digest/signature too ([DT])
 
@@ -78,6 +82,13 @@ class Request:
         cv = command_variant if command_variant is not None else min(spec.command_variants)
         rid = RequestId(Eui64.parse(originator, where="originator"), Eui64.parse(target, where="target"), counter)
         return cls(rid, cv, body.SRV, body)
+
+    @classmethod
+    def signed(cls, request_id: RequestId, srv: str, gbcs_payload: bytes, *, command_variant: int = 5,
+               execution_date_time: datetime | None = None) -> Request:
+        """The CV 5 (6, 7) request that sends back the Pre-Command a CV 4 request was answered with, signed: same
+        RequestID as the CV 4 request (SmartDCCInnovation dccboxed-nodered-nodes `dccboxed-send`, preserveCounter)."""
+        return cls(request_id, command_variant, srv, SignedPreCommand(gbcs_payload, execution_date_time))
 
     def summary(self) -> str:
         detail = self.body.describe()
@@ -171,11 +182,14 @@ def _read(xml_text: str | bytes, dcc_eui: Eui64) -> tuple[Request | None, list[P
     body = None
     if body_elem is not None and spec is not None:
         children = list(body_elem)
-        if len(children) != 1 or children[0].tag != sr(spec.body_element):
+        signed = spec.critical and cv in SIGNED_PRE_COMMAND_CVS
+        element = SignedPreCommand.ELEMENT if signed else spec.body_element
+        if len(children) != 1 or children[0].tag != sr(element):
             found = ", ".join(local_name(c.tag) for c in children) or "nothing"
-            r.problem("Body", f"expected one {spec.body_element} element for {srv}, found {found}", body_elem)
+            why = f"{srv} CommandVariant {cv}" if signed else srv
+            r.problem("Body", f"expected one {element} element for {why}, found {found}", body_elem)
         else:
-            body = BODY_TYPES[srv].read(children[0], r)
+            body = (SignedPreCommand if signed else BODY_TYPES[srv]).read(children[0], r)
     # A request whose only problems carry a DUIS response code (E11/E12) still parses: the DCC answers it with
     # that code instead of refusing it as malformed.
     if any(p.response_code is None for p in r.problems) or None in (rid, cv, srv, body):

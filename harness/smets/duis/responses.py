@@ -12,6 +12,7 @@ harness writes CSPRegion "Unknown", CoverageAvailability false and the statement
 
 from __future__ import annotations
 
+import base64
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -31,6 +32,7 @@ __all__ = [
     "DeviceResult",
     "DeviceLogRead",
     "DccAlert",
+    "PreCommand",
 ]
 
 
@@ -120,6 +122,22 @@ class DspInventory:
 
 
 @dataclass(frozen=True)
+class PreCommand:
+    """The answer to a CV 4 (transform) request: `PreCommand{GBCSVersion, GBCSPayload}` for the User to sign and send
+    back with CV 5 (DUIS Schema V5.1; [DP] cv.ts CV 4 "return Pre-Command to User for Correlation and Digital
+    Signing"). The emulated DCC does not build GBCS: its payload is an opaque token it recognises when the signed
+    pre-command comes back, and `gbcs_version` says so."""
+
+    gbcs_version: str
+    gbcs_payload: bytes
+
+    def write(self, parent: ET.Element, request_elems: dict[str, str]) -> None:
+        pre = add(parent, "PreCommand")
+        add(pre, "GBCSVersion", self.gbcs_version)
+        add(pre, "GBCSPayload", base64.b64encode(self.gbcs_payload).decode("ascii"))
+
+
+@dataclass(frozen=True)
 class DeviceResult:
     """What the device (the CHF, or a device behind it) answered: success or not, with the reason."""
 
@@ -150,7 +168,7 @@ class Response:
     sent_at: datetime
     answered_at: datetime
     detail: str = ""
-    payload: DspWanMatrix | NoPremisesFound | DspInventory | DeviceResult | DeviceLogRead | None = None
+    payload: DspWanMatrix | NoPremisesFound | DspInventory | PreCommand | DeviceResult | DeviceLogRead | None = None
     request_elems: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -169,7 +187,7 @@ class Response:
         spec_ref = ".".join(self.srv.split(".")[:2])
         add(msg, "ServiceReference", spec_ref)
         add(msg, "ServiceReferenceVariant", self.srv)
-        if isinstance(self.payload, (DspWanMatrix, NoPremisesFound, DspInventory)):
+        if isinstance(self.payload, (DspWanMatrix, NoPremisesFound, DspInventory, PreCommand)):
             self.payload.write(msg, self.request_elems)
         ET.indent(root)
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
