@@ -30,6 +30,7 @@ from types import MappingProxyType
 from harness.errors import DomainError, InputError
 from harness.smets.alerts import N24, N24Trigger
 from harness.smets.clock import Clock
+from harness.smets.dcc_join import JoinServices
 from harness.smets.connectivity import FIRST_CONNECTIVITY_TARGET, ChState, ConnectivityMeasure, WanHistory
 from harness.smets.device_log import DEFAULT_JOIN_TIME_UNIT
 from harness.smets.duis import (
@@ -108,7 +109,7 @@ class _Queued:
     on_result: Callable[[DeviceResult | DeviceLogRead], None]
 
 
-class Dcc:
+class Dcc(JoinServices):
     """The DCC, its Smart Metering Inventory and its view of each CH (see the module docstring for the rules).
 
     Options ([U] facts, each with its default and source in docs/duis-and-dcc.md):
@@ -477,6 +478,8 @@ class Dcc:
     # == alerts from the CH ======================================================================================
     def _on_device_alert(self, alert: ChfAlert) -> None:
         self.device_alerts.append(alert)
+        if self._on_gpf_alert(alert):  # GCS62 from the GPF: its backup for 8.12.2 (dcc_join.py)
+            return
         self._backups[alert.chf] = alert
         if alert.cause is not LogChangeKind.JOINED or alert.device is None:
             return

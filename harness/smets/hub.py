@@ -29,6 +29,7 @@ from enum import StrEnum
 
 from harness.errors import DomainError, InputError
 from harness.smets.clock import Clock
+from harness.smets import hub_gpf as _gpf
 from harness.smets.device_log import ChfDeviceLog, DeviceLogEntry, DeviceLogFull, GpfDeviceLog, NotInDeviceLog
 from harness.smets.duis.request_id import RequestId
 from harness.smets.duis.responses import DeviceLogRead, DeviceResult
@@ -166,6 +167,9 @@ class CommsHub:
             "CCS07": self._read_log,
             "CS07": self._cs07,
         }.get(command.use_case, self._for_device)
+        join_handler = _gpf.USE_CASES.get(command.use_case)  # CS03 / CS04 / GCS59: hub_gpf.py
+        if join_handler is not None:
+            return join_handler(self, command)
         return handler(command)
 
     def _ccs01(self, c: HubCommand) -> DeviceResult:

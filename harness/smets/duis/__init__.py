@@ -21,6 +21,16 @@ from harness.smets.duis.bodies import (
     UpdateHanDeviceLog,
     UpdateSecurityCredentialsCoS,
 )
+from harness.smets.duis.bodies_join import (
+    JOIN_BODY_TYPES,
+    DecommissionDevice,
+    JoinServiceCritical,
+    JoinServiceNonCritical,
+    RestoreGpfDeviceLog,
+    UnjoinServiceCritical,
+    UnjoinServiceNonCritical,
+    UpdateInventory,
+)
 from harness.smets.duis.catalogue import ALL_ROLES, CATALOGUE, DCC_ACB_EUI, SrvSpec, spec_for
 from harness.smets.duis.codes import CommandVariant, ResponseCode
 from harness.smets.duis.request import SCHEMA_VERSION, DuisSchemaError, Request, check, parse_request, validate
@@ -37,6 +47,8 @@ from harness.smets.duis.responses import (
 )
 from harness.smets.duis.xmlbits import DS_NS, SR_NS, Problem, XmlSyntaxError
 
+BODY_TYPES.update(JOIN_BODY_TYPES)  # one registry for the request reader (bodies_join.py imports bodies.py)
+
 __all__ = [
     "ALL_ROLES", "AntiReplay", "BODY_TYPES", "Body", "CATALOGUE", "COUNTER_LIMIT", "ChfFaultReturn",
     "ChfInstallSuccessNoSmWan", "ChfInstallSuccessSmWan", "ChfNoFaultReturn", "CommandVariant", "CommissionDevice",
@@ -45,5 +57,6 @@ __all__ = [
     "ReadDeviceLog", "ReadInventory", "ReplayRefused", "Request", "RequestHandover", "RequestId",
     "RequestWanMatrix", "Response", "ResponseCode", "RestoreHanDeviceLog", "SCHEMA_VERSION", "SR_NS", "SrvSpec",
     "UpdateHanDeviceLog", "UpdateSecurityCredentialsCoS", "XmlSyntaxError", "check", "parse_request", "spec_for",
-    "validate",
+    "validate", "DecommissionDevice", "JoinServiceCritical", "JoinServiceNonCritical", "RestoreGpfDeviceLog",
+    "UnjoinServiceCritical", "UnjoinServiceNonCritical", "UpdateInventory",
 ]

@@ -126,6 +126,7 @@ class DeviceResult:
     success: bool
     detail: str = ""
     reached: bool = True  # False: the device is not on the CH's HAN, nothing answered (the DCC gives E20)
+    gbcs_response_code: int | None = None  # join / unjoin / GCS59 response code (domain.md §1.7), if any
 
 
 @dataclass(frozen=True)
