@@ -164,6 +164,7 @@ class Dcc(JoinServices):
         self.dcc_alerts: list[DccAlert] = []
         self.device_alerts: list[ChfAlert] = []
         self.alert_observers: list[Callable[[DccAlert], None]] = []
+        self.device_alert_observers: list[Callable[[object], None]] = []  # each CS14 / GCS62 as the DCC gets it
         self._queues: dict[Eui64, deque[_Queued]] = {}
         self._backups: dict[Eui64, ChfAlert] = {}  # last CS14 per CHF: the 8.12.1 backup
         self._installed_at: dict[Eui64, datetime] = {}
@@ -478,6 +479,8 @@ class Dcc(JoinServices):
     # == alerts from the CH ======================================================================================
     def _on_device_alert(self, alert: ChfAlert) -> None:
         self.device_alerts.append(alert)
+        for observer in list(self.device_alert_observers):  # before any DCC alert it causes (N24)
+            observer(alert)
         if self._on_gpf_alert(alert):  # GCS62 from the GPF: its backup for 8.12.2 (dcc_join.py)
             return
         self._backups[alert.chf] = alert
