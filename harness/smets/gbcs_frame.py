@@ -22,7 +22,8 @@ from datetime import datetime, timezone
 
 from harness.smets.identities import Eui64
 
-__all__ = ["CRA_RESPONSE", "CRA_ALERT", "MAC_PLACEHOLDER", "frame", "cs14_alert", "cosem_date_time"]
+__all__ = ["CRA_RESPONSE", "CRA_ALERT", "MAC_PLACEHOLDER", "CCS01_SUCCESS", "CCS01_LOG_FULL", "frame", "cs14_alert",
+           "ccs01_response", "cosem_date_time"]
 
 CRA_RESPONSE = 0x02
 CRA_ALERT = 0x03
@@ -71,3 +72,21 @@ def cs14_alert(*, chf: Eui64, at: datetime, backup_at: datetime, extended_pan_id
             + snapshot)
     apdu = bytes([_DATA_NOTIFICATION]) + counter.to_bytes(4, "big") + b"\x00" + data  # no date-time of its own
     return frame(CRA_ALERT, counter, chf, DCC_ACB, CS14_MESSAGE_CODE.to_bytes(2, "big"), apdu)
+
+
+# CCS01 response content (ACCESS.response, [GP] RTDS 8.11 SUCCESS / ERROR vectors, domain.md §1.3 [V]): three null
+# data, then the results of ACTION register_device, SET join_timeout, SET enable_disable_joining.
+CCS01_SUCCESS = (0x00, 0x00, 0x00)
+# A full CHF log: register_device fails. Which DLMS result a CH gives is [U] (§4.2); 250 "other-reason" for all
+# three (the RTDS ERROR vector uses 1 and 250 on the SETs).
+CCS01_LOG_FULL = (0xFA, 0xFA, 0xFA)
+
+
+def ccs01_response(*, chf: Eui64, supplier: Eui64, supplier_counter: int, counter: int,
+                   results: tuple[int, int, int] = CCS01_SUCCESS, mac: bytes = MAC_PLACEHOLDER) -> bytes:
+    """The CHF's CCS01 response to the DCC ACB; Other Information carries the supplier's ID and counter (§1.3)."""
+    action, set_timeout, set_joining = results
+    content = (b"\xDA" + (0x20000000 | (counter & 0xFFFFFF)).to_bytes(4, "big") + b"\x00\x00\x03\x00\x00\x00\x03"
+               + bytes([0x03, action, 0x02, set_timeout, 0x02, set_joining]))
+    other = (0x0001).to_bytes(2, "big") + supplier.to_bytes() + supplier_counter.to_bytes(8, "big")
+    return frame(CRA_RESPONSE, counter, chf, DCC_ACB, other, content, mac)

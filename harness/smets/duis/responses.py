@@ -12,6 +12,7 @@ harness writes CSPRegion "Unknown", CoverageAvailability false and the statement
 
 from __future__ import annotations
 
+import base64
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -127,6 +128,7 @@ class DeviceResult:
     detail: str = ""
     reached: bool = True  # False: the device is not on the CH's HAN, nothing answered (the DCC gives E20)
     gbcs_response_code: int | None = None  # join / unjoin / GCS59 response code (domain.md §1.7), if any
+    gbcs: bytes | None = field(default=None, repr=False, compare=False)  # the device's GBCS response, where encoded (gbcs_frame)
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,8 @@ class Response:
         add(msg, "ServiceReferenceVariant", self.srv)
         if isinstance(self.payload, (DspWanMatrix, NoPremisesFound, DspInventory)):
             self.payload.write(msg, self.request_elems)
+        elif isinstance(self.payload, DeviceResult) and self.payload.gbcs is not None and self.code.is_success:
+            add(msg, "GBCSPayload", base64.b64encode(self.payload.gbcs).decode("ascii"))  # the device's own answer
         ET.indent(root)
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
