@@ -396,7 +396,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     from harness.bench.topology import report_deselected
-    from harness.evidence.report import format_table
+    from harness.evidence.report import format_table, han_summary
     from harness.evidence.summary import collect_results, verdict_line
 
     report_deselected(terminalreporter, config)
@@ -407,4 +407,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if results:
         terminalreporter.section("smets2-harness bench")
         terminalreporter.write_line(format_table(path, results))
+        joins = han_summary(path, results)
+        if joins:
+            terminalreporter.write_line(joins)
         terminalreporter.write_line(f"{verdict_line(results)}; report: {path / 'report.html'}")

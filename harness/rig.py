@@ -201,6 +201,7 @@ class HubSpec:
     wan_link: WanSpec | None = None
     dcc: DccSpec | None = None
     power: PowerSpec | None = None
+    cbke: bool = False  # topology 2: the emulated hub runs the KE server and the stick the KE client (hub.cbke)
 
     @property
     def under_test(self) -> bool:

@@ -78,14 +78,17 @@ def parse_hub_under_test(doc: _Doc, h: Mapping[str, Any], kind: str) -> HubSpec:
     from harness.rig import HubSpec, _eui64, _only, _power, _required
 
     if kind == "emulated":
-        _only(doc, h, "hub", ("kind", "eui64", "channel", "wan"))
+        _only(doc, h, "hub", ("kind", "eui64", "channel", "wan", "cbke"))
         channel = h.get("channel", 15)
         if isinstance(channel, bool) or not isinstance(channel, int) or not 11 <= channel <= 26:
             raise doc.error("hub.channel", f"{channel!r} is not a 2.4 GHz ZigBee channel (11..26)")
         if h.get("wan", "emulated") != "emulated":
             raise doc.error("hub.wan", f"{h.get('wan')!r}: an emulated hub has an emulated WAN (remove the field)")
+        cbke = h.get("cbke", True)  # on by default, as topology 1 runs CBKE whenever the coordinator is emulated
+        if not isinstance(cbke, bool):
+            raise doc.error("hub.cbke", f"{cbke!r} is not true or false")
         return HubSpec(kind="emulated", eui64=_eui64(doc, h.get("eui64", "00-DB-12-34-56-78-90-A2"), "hub.eui64"),
-                       wan="emulated", channel=channel)
+                       wan="emulated", channel=channel, cbke=cbke)
     _only(doc, h, "hub", ("kind", "eui64", "gpf", "firmware", "wan", "dcc", "power"))
     eui = _eui64(doc, _required(doc, h, "eui64", "hub"), "hub.eui64")
     gpf = _eui64(doc, h["gpf"], "hub.gpf") if h.get("gpf") is not None else None

@@ -24,11 +24,14 @@ from harness.cli import main
 from harness.drivers.probe import probe_ncp
 from harness.emulation.ncp import EmulatedNcp, NvState, serve_ncp
 from harness.errors import LinkError, RigError
+from harness.zigbee.cbke.certificate import CertificateAuthority, DeviceCredentials
 
 RIGS = Path(__file__).resolve().parents[1] / "rigs"
 STICK_PORT = "/dev/serial/by-id/usb-Silicon_Labs_CP2102N_USB_to_UART_Bridge_Controller_0001-if00-port0"
 SPEC_CODE = "83FED3407A939723A5C639B26916D505"  # research/vectors.md 1.2, CRC C3B5
 STICK_EUI64 = "00:0D:6F:00:11:22:33:44"
+LAB_CA = CertificateAuthority.generate(bytes.fromhex("4C41424341303031"))  # "LABCA001"
+STICK_CBKE = LAB_CA.issue(bytes.fromhex("000D6F0011223344"), valid_from=0)  # subject: the stick's EUI-64
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -44,8 +47,10 @@ def line_for(out: str, item: str) -> str:
 
 
 @contextlib.contextmanager
-def stick(kind: str = "tcp", *, version: int = 13, nv: NvState | None = None) -> Iterator[tuple[str, EmulatedNcp]]:
-    """An emulated NCP served from its own thread and event loop, like a stick on another end of a cable."""
+def stick(kind: str = "tcp", *, version: int = 13, nv: NvState | None = None, cbke: DeviceCredentials | None = None,
+          cbke_library: bool = True) -> Iterator[tuple[str, EmulatedNcp]]:
+    """An emulated NCP served from its own thread and event loop, like a stick on another end of a cable; with
+    `cbke`, suite-2 CBKE data in its manufacturing tokens, as an SE stick from the factory."""
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     box: dict[str, Any] = {}
@@ -53,6 +58,9 @@ def stick(kind: str = "tcp", *, version: int = 13, nv: NvState | None = None) ->
     async def serve() -> None:
         box["stop"] = asyncio.Event()
         ncp = EmulatedNcp(version, eui64=STICK_EUI64, strict=True, nv=nv)
+        ncp.cbke_library = cbke_library
+        if cbke is not None:
+            ncp.install_cbke_data(cbke)
         async with serve_ncp(ncp, kind) as url:  # type: ignore[arg-type]
             box["url"], box["ncp"] = url, ncp
             ready.set()
@@ -114,7 +122,9 @@ def test_emulated_rig_passes(capsys: pytest.CaptureFixture[str]) -> None:
         assert line.startswith(f"PASS {role}: emulated {role.upper()}, EUI-64 {eui}")
         assert "install code OK (16 bytes + CRC, source inline)" in line
     assert line_for(out, "hub").startswith("PASS hub:")
-    assert out.rstrip().endswith("5 passed, 0 failed")
+    assert line_for(out, "coordinator.cbke").startswith("PASS coordinator.cbke: emulated NCP: each bench run installs "
+                                                        "suite-2 CBKE data from a per-run test CA")
+    assert out.rstrip().endswith("6 passed, 0 failed")
 
 
 def test_install_codes_are_never_printed(capsys: pytest.CaptureFixture[str]) -> None:
@@ -171,9 +181,12 @@ def test_unset_env_variable_fails_naming_it(tmp_path: Path, capsys: pytest.Captu
 def test_real_bench_passes_through_a_tcp_bridge(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ESME_INSTALL_CODE", SPEC_CODE)
-    with stick(nv=formed_network()) as (url, ncp):
+    with stick(nv=formed_network(), cbke=STICK_CBKE) as (url, ncp):
         code, out, _ = run(capsys, str(serial_rig(tmp_path, url)))
     assert code == 0, out
+    assert line_for(out, "coordinator.cbke") == (
+        "PASS coordinator.cbke: suite-2 (sect283k1) CBKE data: certificate issuer 4C41424341303031, "
+        "subject 000D6F0011223344, no expiry")
     assert line_for(out, "coordinator.port") == f"PASS coordinator.port: {url} (network serial port)"
     assert re.fullmatch(r"PASS coordinator: EZSP 13, stack 7\.4\.\d+\.\d+ build \d+, "
                         rf"EUI-64 00-0D-6F-00-11-22-33-44, channel 15 \({re.escape(url)}\)",
@@ -295,7 +308,7 @@ def test_json_results_for_a_passing_rig(capsys: pytest.CaptureFixture[str]) -> N
     report = json.loads(out)
     assert report["ok"] is True and report["name"] == "emulated"
     checks = {c["item"]: c for c in report["checks"]}
-    assert set(checks) == {"coordinator", "hub", "esme", "gsme", "ihd"}
+    assert set(checks) == {"coordinator", "coordinator.cbke", "hub", "esme", "gsme", "ihd"}
     assert all(c["status"] == "pass" for c in checks.values())
     details = checks["coordinator"]["details"]
     assert details["ezsp_version"] == 13 and details["stack_version"].startswith("7.4.")
@@ -334,6 +347,58 @@ def test_json_for_a_broken_rig_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert report["ok"] is False and report["checks"] == []
     assert report["error"].startswith(f"{rig}:1: coordinator.kind: 'usb' is not one of emulated, serial")
     assert report["error"] in err
+
+
+# --- CBKE suite 2 on the stick -------------------------------------------------------------------------------------
+
+
+def test_a_stick_without_cbke_data_fails_for_a_real_meter(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESME_INSTALL_CODE", SPEC_CODE)
+    with stick(nv=formed_network()) as (url, ncp):
+        code, out, _ = run(capsys, str(serial_rig(tmp_path, url)))
+    assert code == 1
+    line = line_for(out, "coordinator.cbke")
+    assert line.startswith("FAIL coordinator.cbke: no suite-2 CBKE data installed (getCertificate283k1: ")
+    assert "esme will run CBKE after joining and leave when it fails" in line and line.endswith("(warning)")
+    ncp.check()
+
+
+def test_a_stick_without_the_ecc_library_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESME_INSTALL_CODE", SPEC_CODE)
+    with stick(nv=formed_network(), cbke_library=False) as (url, _):
+        code, out, _ = run(capsys, str(serial_rig(tmp_path, url)), "--json")
+    assert code == 1
+    check = {c["item"]: c for c in json.loads(out)["checks"]}["coordinator.cbke"]
+    assert check["status"] == "fail" and check["severity"] == "warning"
+    assert "the NCP firmware has no ECC library (getCertificate283k1: LIBRARY_NOT_PRESENT)" in check["message"]
+    assert check["details"]["present"] is False
+
+
+def test_a_stick_certificate_for_another_device_or_expired_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESME_INSTALL_CODE", SPEC_CODE)
+    other = LAB_CA.issue(bytes.fromhex("000D6F00AABBCCDD"), valid_from=1_000_000, valid_to=3600)
+    with stick(nv=formed_network(), cbke=other) as (url, _):
+        code, out, _ = run(capsys, str(serial_rig(tmp_path, url)))
+    assert code == 1
+    line = line_for(out, "coordinator.cbke")
+    assert line.startswith("FAIL coordinator.cbke: suite-2 (sect283k1) CBKE data: certificate issuer 4C41424341303031")
+    assert "the certificate's subject 000D6F00AABBCCDD is not this stick's EUI-64 00-0D-6F-00-11-22-33-44" in line
+    assert "the certificate expired at 1003600 (Unix time)" in line
+
+
+def test_the_stick_private_key_is_never_asked_for(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESME_INSTALL_CODE", SPEC_CODE)
+    with stick(nv=formed_network(), cbke=STICK_CBKE) as (url, ncp):
+        code, out, _ = run(capsys, str(serial_rig(tmp_path, url)), "--json")
+    assert code == 0, out
+    assert ncp.commands_named("getCertificate283k1")  # the certificate is public
+    asked = [c.params.get("valueId") for c in ncp.commands_named("getValue")]
+    assert all("PRIVATE_KEY" not in str(v) for v in asked), asked
+    assert STICK_CBKE.private_key_bytes.hex() not in out.lower()
 
 
 # --- the probe on its own (the bench reuses it for provenance) ----------------------------------------------------

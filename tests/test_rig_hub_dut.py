@@ -5,6 +5,7 @@ what is missing (the stick's port, the DCC test system and its key, the stick's 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,7 @@ def test_power_wan_needs_both_commands() -> None:
 
 def test_a_stick_device_needs_a_hub_under_test() -> None:
     text = EMULATED.replace("hub:\n  kind: emulated", "hub:\n  kind: harness").replace("  channel: 15\n", "")
+    text = re.sub(r"(?m)^  cbke: .*\n", "", text)  # hub-under-test fields a harness hub does not have
     with pytest.raises(RigFileError, match="devices.esme.kind: 'stick' plays a meter for a hub under test"):
         parse_rig(text, "lab.yaml")
 
@@ -84,3 +86,16 @@ def test_rig_check_on_the_emulated_hub_dut_rig_passes(capsys: pytest.CaptureFixt
     assert main(["rig", "check", str(ROOT / "rigs" / "hub-dut-emulated.yaml")]) == 0
     out = capsys.readouterr().out
     assert "PASS hub: emulated Comms Hub under test" in out and "EUI-64 00-DB-12-34-56-78-90-A0" in out
+
+
+def test_the_stick_is_compared_with_the_meter_it_plays_not_the_hub() -> None:
+    """Topology 2: the coordinator stick is the ESME, so its EUI-64 must be devices.esme.eui64 (not hub.eui64)."""
+    from harness.bench.identity import identity_problems
+
+    rig = load_rig(ROOT / "rigs" / "hub-dut-emulated.yaml")
+    stick = rig.devices["esme"].eui64
+    assert identity_problems(rig, eui64=stick, channel=None, pan_id=None) == []
+    problems = identity_problems(rig, eui64=rig.hub.eui64, channel=None, pan_id=None)
+    assert len(problems) == 1 and "devices.esme.eui64" in problems[0] and stick in problems[0]
+    topology1 = load_rig(ROOT / "rigs" / "emulated.yaml")
+    assert "hub.eui64" in identity_problems(topology1, eui64=stick, channel=None, pan_id=None)[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -49,6 +50,7 @@ from harness.smets.smi import SmartMeteringInventory, SmiStatus
 from harness.smets.wan import EmulatedWan
 
 # Roles in the rig file -> GBCS device types (domain.md §4.1) and the fuel whose MPxN they sit under.
+LOGGER = logging.getLogger(__name__)
 DEVICE_TYPES = {"esme": DeviceType.ESME, "gsme": DeviceType.GSME, "ihd": DeviceType.TYPE2, "ppmid": DeviceType.PPMID}
 # Example MPxNs with valid check digits (identities.Mpan); a bench premises has one electricity and one gas supply.
 MPAN = "1312345678118"
@@ -241,10 +243,7 @@ class Bench:
         self.coordinator.config.setdefault("network", {}).update(network_config(self.rig))
         await self.coordinator.connect()
         await self.coordinator.form()
-        if c.kind == "emulated":  # a real stick runs CBKE only when it holds suite-2 data (`rig check` says)
-            server = await self.coordinator.enable_cbke()
-            cert = server.local_certificate
-            self.evidence.timeline.record("cbke.enabled", suite=2, issuer=cert.issuer_hex, subject=cert.subject_hex)
+        await self._enable_cbke()
         await self._known_state()
         self._sniffer_keys = self._capture_keys()
         info = self.coordinator.info()
@@ -258,9 +257,26 @@ class Bench:
             role: {"eui64": d.eui64.dcc, "kind": d.spec.kind, "firmware": d.spec.firmware,
                    "install_code_source": d.spec.install_code.describe()} for role, d in self.devices.items()}
         self.evidence.timeline.record("coordinator.up", **self.evidence.record.provenance["coordinator"])
-        self.link = HanLink(self.hub, self.coordinator, self.evidence, self.clock, on_permit=self._prompt_operator)
+        self.link = HanLink(self.hub, self.coordinator, self.evidence, self.clock, on_permit=self._prompt_operator,
+                            cbke_timeout=self.rig.timeout("cbke"))
         if self.han is not None:
             self.han.start()  # emulated meters power on and scan; they join only once permitted with their key
+
+    async def _enable_cbke(self) -> None:
+        """The KE server on the SE endpoint: always on the emulated NCP (a per-bench CA issued its data); on a real
+        stick only when it holds suite-2 CBKE data (`rig check` says whether it does, and who issued it)."""
+        assert self.coordinator is not None
+        if self.rig.coordinator.kind != "emulated":
+            data = await self.coordinator.stick_cbke()
+            self.evidence.record.provenance["coordinator_cbke"] = {
+                "present": data.present, "reason": data.reason, "issuer": data.issuer, "subject": data.subject}
+            if not data.present:
+                self.evidence.timeline.record("cbke.unavailable", suite=2, reason=data.reason)
+                LOGGER.warning("CBKE off: %s; a real SMETS2 meter will leave after joining", data.reason)
+                return
+        server = await self.coordinator.enable_cbke()
+        cert = server.local_certificate
+        self.evidence.timeline.record("cbke.enabled", suite=2, issuer=cert.issuer_hex, subject=cert.subject_hex)
 
     async def _start_emulated_han(self) -> str:
         from harness.emulation.ncp.transport import serve_ncp
@@ -421,7 +437,9 @@ class Bench:
                             ) -> dict[Any, Any]:
         assert self.coordinator is not None
         values = await self.coordinator.read_attributes(device.eui64.to_zigpy(), 1, 0x0702, list(attributes))
+        secured = getattr(self.coordinator, "aps_secured", None)
         self.evidence.timeline.record("zcl.read", device=device.eui64.dcc, cluster="Metering",
+                                      aps_secured=bool(secured and secured(device.eui64.to_zigpy())),
                                       values={str(k): str(v) for k, v in values.items()})
         return values
 

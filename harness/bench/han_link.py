@@ -49,8 +49,10 @@ class Permit:
 
 class HanLink:
     def __init__(self, hub: CommsHub, coordinator: Coordinator, evidence: EvidenceBundle, clock: VirtualClock, *,
-                 on_permit: Callable[[Eui64], Awaitable[None]] | None = None) -> None:
+                 on_permit: Callable[[Eui64], Awaitable[None]] | None = None,
+                 cbke_timeout: float | None = None) -> None:
         self.hub = hub
+        self.cbke_timeout = cbke_timeout  # the rig's timeouts.cbke; None: the join's own timeout
         self.coordinator = coordinator
         self.evidence = evidence
         self.clock = clock
@@ -141,7 +143,7 @@ class HanLink:
                                 "(never added, removed, or its join window closed)")
         link_key = permit.link_key
         if getattr(self.coordinator, "cbke", None) is not None:
-            link_key = await self._key_establishment(eui, timeout)
+            link_key = await self._key_establishment(eui, self.cbke_timeout if self.cbke_timeout else timeout)
         latency = time.monotonic() - permit.permitted_at
         self.hub.device_joined(eui, hashed_tc_link_key(link_key), link_key=link_key)
         self.evidence.timeline.record("han.join", device=eui.dcc, nwk=f"0x{joined.nwk:04X}",

@@ -9,7 +9,12 @@
   CHF model (harness/smets/hub.py) behind an EmulatedWan, and its HAN is an `EmulatedCommsHub` node on the simulated
   medium whose join decisions are the CHF Device Log's (harness/smets/hub_han.py). The stick is the emulated NCP's
   joining side, driven by unmodified bellows over a pty or tcp://. The radio is captured to capture.pcap with a key
-  table holding only the stick's install-code link key.
+  table holding the stick's install-code link key and, once CBKE ran, the key it established.
+* CBKE (hub.cbke, on by default for an emulated hub): a test CA generated per bench issues the hub's suite-2
+  certificate (its KE server, harness/emulation/hub_cbke.py) and the stick's (installed in the emulated NCP as a
+  factory would); the stick runs the KE client through its own EZSP CBKE commands (meter_stick_cbke.py). A join
+  counts once CBKE succeeded, and the CHF records the hash of the CBKE key; a failed CBKE makes the hub ask the
+  stick to leave (decision cbke-failed). docs/hub-dut.md.
 * Real hub (a `hub: real` rig): SRVs go to the DCC test system over DUIS/HTTP (`DuisHttpLink`), the WAN is cut by
   an operator or a power switch (`WanLink`), the stick is a real EZSP stick. The harness cannot see inside the DCC
   or the hub, so scenarios assert on DUIS response codes and on what the stick sees on air; the domain assertions
@@ -24,7 +29,8 @@ import itertools
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from harness.bench.bench import (
@@ -53,7 +59,7 @@ from harness.rig import Rig
 from harness.smets.clock import VirtualClock
 from harness.smets.dcc import Dcc
 from harness.smets.device_log import ChfDeviceLog, install_code_link_key
-from harness.smets.duis import Request
+from harness.smets.duis import CommissionDevice, Request
 from harness.smets.hub import CommsHub
 from harness.smets.hub_han import ChfJoinAuthority
 from harness.smets.identities import DeviceType, Eui64, Party
@@ -86,8 +92,10 @@ class StickMeter:
 class DutSupplier:
     """A DCC User on the topology-2 bench: its own install-code store; DUIS requests go through the DuisLink."""
 
-    def __init__(self, party: Party, link: DuisLink, evidence: EvidenceBundle, counter: Any) -> None:
+    def __init__(self, party: Party, link: DuisLink, evidence: EvidenceBundle, counter: Any,
+                 now: Callable[[], datetime]) -> None:
         self.party = party
+        self._now = now  # the sender's clock for time-stamped bodies (8.1.1 CurrentDateTime)
         self.store = InstallCodeStore(party)
         self._link = link
         self._evidence = evidence
@@ -99,6 +107,8 @@ class DutSupplier:
         return self.party.name
 
     async def send(self, body: Any, target: Eui64, *, command_variant: int | None = None) -> DuisReply:
+        if isinstance(body, CommissionDevice):
+            body = body.at(self._now())
         request = Request.build(body, originator=self.party.user_id, target=target, counter=self._counter(),
                                 command_variant=command_variant)
         self._evidence.timeline.record("srv.request", supplier=self.name, srv=request.srv,
@@ -116,7 +126,7 @@ class HubDutBench:
 
     topology = "hub-under-test"
 
-    def __init__(self, rig: Rig, evidence: EvidenceBundle) -> None:
+    def __init__(self, rig: Rig, evidence: EvidenceBundle, *, stick_cbke_issuer: Any = None) -> None:
         if not rig.hub.under_test:
             raise RigError(f"{rig.path}: hub.kind is {rig.hub.kind!r}; the hub-under-test bench needs emulated or real")
         self.rig = rig
@@ -149,10 +159,21 @@ class HubDutBench:
         else:
             link = self._dcc_test_system()
             self.wan = self._real_wan()
-        self.installing_supplier = DutSupplier(INSTALLING, link, evidence, counter)
-        self.gaining_supplier = DutSupplier(GAINING, link, evidence, counter)
+        # A real hub and DCC test system keep real time, so their senders stamp 8.1.1 with the wall clock; the
+        # emulated domain runs on the bench's virtual clock.
+        now = self.clock.now if rig.hub.kind == "emulated" else (lambda: datetime.now(timezone.utc))
+        self.installing_supplier = DutSupplier(INSTALLING, link, evidence, counter, now)
+        self.gaining_supplier = DutSupplier(GAINING, link, evidence, counter, now)
         self.installing_supplier.store.put(self.meter.eui64, self.meter.install_code, "manufacturer delivery file")
         self.stick: MeterStick | None = None
+        # CBKE (emulated hub only): the bench's test CA; `stick_cbke_issuer` (tests) issues the stick's certificate
+        # instead, e.g. a CA the hub does not know
+        self.cbke_enabled = rig.hub.kind == "emulated" and rig.hub.cbke
+        self.cbke_ca: Any = None  # harness.zigbee.cbke.certificate.CertificateAuthority
+        self._stick_cbke_issuer = stick_cbke_issuer
+        self.hub_cbke: Any = None  # harness.emulation.hub_cbke.HubKeyEstablishment
+        self.stick_cbke: Any = None  # harness.drivers.meter_stick_cbke.StickKeyEstablishment
+        self._stick_certificate: Any = None
         self._stack = contextlib.AsyncExitStack()
         self._log_handler: logging.Handler | None = None
         self._log_levels: dict[str, int] = {}
@@ -204,8 +225,8 @@ class HubDutBench:
     # -- start / stop --------------------------------------------------------------------------------------
 
     @classmethod
-    async def start(cls, rig: Rig, evidence: EvidenceBundle) -> HubDutBench:
-        bench = cls(rig, evidence)
+    async def start(cls, rig: Rig, evidence: EvidenceBundle, *, stick_cbke_issuer: Any = None) -> HubDutBench:
+        bench = cls(rig, evidence, stick_cbke_issuer=stick_cbke_issuer)
         try:
             await bench._open_stick()
         except BaseException:
@@ -225,8 +246,12 @@ class HubDutBench:
         c = self.rig.coordinator
         if self.rig.hub.kind == "emulated":
             url = await self._start_emulated_radio()
+            if self.cbke_enabled:
+                from harness.drivers.meter_stick_cbke import StickKeyEstablishment
+
+                self.stick_cbke = StickKeyEstablishment(timeout=self.rig.timeout("cbke"))
             self.stick = MeterStick(url, self.meter.link_key, channels=(11, 15, 20, 25), scan_duration=1,
-                                    timeout=self.rig.timeout("connect"))
+                                    timeout=self.rig.timeout("connect"), key_establishment=self.stick_cbke)
         else:
             assert c.port is not None
             self.stick = MeterStick(c.port.url, self.meter.link_key, baudrate=c.port.baudrate,
@@ -241,6 +266,11 @@ class HubDutBench:
         self.evidence.record.provenance["hub"] = {"kind": self.rig.hub.kind, "chf": self.chf.dcc,
                                                   "firmware": self.rig.hub.firmware, "wan": self.wan.name}
         self.evidence.timeline.record("stick.up", **self.evidence.record.provenance["stick"])
+        if self.hub_cbke is not None:
+            stick_cert = self._stick_certificate
+            self.evidence.timeline.record("cbke.enabled", suite=2, hub_issuer=self.hub_cbke.certificate.issuer_hex,
+                                          hub_subject=self.hub_cbke.certificate.subject_hex,
+                                          stick_issuer=stick_cert.issuer_hex, stick_subject=stick_cert.subject_hex)
 
     async def _start_emulated_radio(self) -> str:
         from harness.emulation.comms_hub import EmulatedCommsHub
@@ -254,8 +284,10 @@ class HubDutBench:
         self.sniffer = PcapSniffer(self.medium, self.evidence.attach("pcap", PCAP),
                                    [(self.meter.link_key, f"stick ESME {self.meter.eui64.dcc} install-code link key")])
         self._stack.callback(self.sniffer.close)
+        if self.cbke_enabled:
+            self._cbke_credentials()
         self.hub_node = EmulatedCommsHub(self.medium, self.chf.to_zigpy(), self.authority,
-                                         channel=self.rig.hub.channel)
+                                         channel=self.rig.hub.channel, key_establishment=self.hub_cbke)
         self.authority.leave_requesters.append(lambda eui: self.hub_node.request_leave(eui.to_zigpy()))
         t = self.evidence.timeline
         self.hub_node.on_decision.append(lambda d: t.record("hub.decision", device=Eui64.parse(d.eui64).dcc,
@@ -265,7 +297,44 @@ class HubDutBench:
         c = self.rig.coordinator
         self.ncp = EmulatedNcp(c.ezsp_version, eui64=self.meter.eui64.to_zigpy(), strict=c.strict,
                                stack=EmulatedJoinerStack(self.medium))
+        if self.cbke_enabled:  # what a factory does to a real stick: burn its suite-2 CBKE data
+            issuer = self._stick_cbke_issuer or self.cbke_ca
+            credentials = issuer.issue(bytes(self.meter.eui64.to_zigpy())[::-1], valid_from=0)
+            self.ncp.install_cbke_data(credentials)
+            from harness.zigbee.cbke.certificate import parse_certificate
+
+            self._stick_certificate = parse_certificate(credentials.certificate)
         return str(await self._stack.enter_async_context(serve_ncp(self.ncp, c.transport)))
+
+    def _cbke_credentials(self) -> None:
+        """The bench's test CA and the hub's KE server with its own certificate (subject: the CHF's EUI-64)."""
+        from harness.emulation.hub_cbke import HubKeyEstablishment
+        from harness.zigbee.cbke.certificate import CertificateAuthority
+
+        self.cbke_ca = CertificateAuthority.generate()
+        self.evidence.record.provenance["cbke_ca"] = {"issuer": self.cbke_ca.issuer.hex().upper(),
+                                                      "public_key": self.cbke_ca.public_key.hex().upper()}
+        hub_credentials = self.cbke_ca.issue(bytes(self.chf.to_zigpy())[::-1], valid_from=0)
+        # the emulated hub checks certificate validity on its own (virtual) clock, as the CHF model keeps time
+        self.hub_cbke = HubKeyEstablishment(hub_credentials, timeout=self.rig.timeout("cbke"),
+                                            unix_time=lambda: self.clock.now().timestamp())
+        self.hub_cbke.on_result.append(self._on_hub_cbke)
+        self._stack.push_async_callback(self.hub_cbke.close)
+
+    def _on_hub_cbke(self, result: Any) -> None:
+        """The hub's KE server finished with a joiner: timeline, duration, and the key for the pcap key table."""
+        device = Eui64.parse(result.eui64).dcc
+        outcome = result.outcome
+        cert = outcome.partner_certificate
+        self.evidence.timeline.record(
+            "han.cbke", device=device, suite=2, success=outcome.success, reason=outcome.reason,
+            status=outcome.status.name if outcome.status is not None else None,
+            issuer=cert.issuer_hex if cert is not None else None, subject=cert.subject_hex if cert is not None else None,
+            duration_s=round(outcome.duration, 3))
+        if outcome.success:
+            self.evidence.record.measure(f"cbke_duration.{device}", outcome.duration, "s")
+            if result.link_key is not None and self.sniffer is not None:
+                self.sniffer.add_key(result.link_key, f"stick ESME {device} CBKE TC link key")
 
     async def stop(self, *, check_emulator: bool = True) -> None:
         try:
@@ -326,9 +395,12 @@ class HubDutBench:
         """The stick tries to join the hub's HAN until it does (JoinTimeout otherwise)."""
         assert self.stick is not None
         joined = await self.stick.join(self.rig.timeout("join") if timeout is None else timeout)
+        cbke = {}
+        if self.stick_cbke is not None and self.stick_cbke.last is not None:  # the stick's view of its CBKE
+            cbke = {"cbke_s": round(self.stick_cbke.last.outcome.duration, 3)}
         self.evidence.timeline.record("han.join", device=device.eui64.dcc, nwk=f"0x{joined.nwk:04X}",
                                       pan_id=f"0x{joined.pan_id:04X}", channel=joined.channel,
-                                      attempts=joined.attempts, latency_s=round(joined.latency_s, 3))
+                                      attempts=joined.attempts, latency_s=round(joined.latency_s, 3), **cbke)
         self.evidence.record.measure(f"join_latency.{device.eui64.dcc}", joined.latency_s, "s")
         return joined
 
@@ -348,7 +420,7 @@ class HubDutBench:
         if self.hub_node is None:
             return None
         decisions = [d for d in self.hub_node.decisions_for(device.eui64.to_zigpy())
-                     if d.outcome in ("denied", "no-annce")]
+                     if d.outcome in ("denied", "no-annce", "cbke-failed")]
         return f"{decisions[-1].outcome}: {decisions[-1].reason}" if decisions else None
 
     async def wait_left(self, device: StickMeter, *, timeout: float | None = None) -> None:

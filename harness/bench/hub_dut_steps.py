@@ -89,6 +89,11 @@ async def whitelist_and_join(bench: HubDutBench, supplier: DutSupplier, device: 
         entry = bench.hub.device_log.get(device.eui64)
         if entry is None or not entry.joined:
             raise StepFailed("the stick joined but the CHF Device Log has no hashed TC link key for it")
+        if bench.hub_cbke is not None:  # CBKE ran: the CHF must hold the key it established, not the install code's
+            result = bench.hub_cbke.last_result(device.eui64.to_zigpy())
+            if result is None or not result.outcome.success or entry.tc_link_key != result.link_key:
+                raise StepFailed("the stick joined but the CHF Device Log's TC link key is not the key CBKE "
+                                 f"established ({result.outcome.reason if result else 'no CBKE exchange'})")
         alert = bench.hub.alerts[-1]
         if alert.code != ALERT_CHF_DEVICE_LOG_CHANGED or not alert.hash_of(device.eui64):
             raise StepFailed(f"after the join the hub's last alert is {alert!r}, expected 0x8F12 with the hash")

@@ -16,6 +16,7 @@ import contextlib
 import re
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -108,6 +109,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="an emulated device on the simulated radio (kind esme, gsme or ihd); repeatable")
     ncp.add_argument("--crc-mode", choices=CRC_MODES, default="append",
                      help="for 16-byte GB install codes: append the CRC before hashing (default) or not")
+    ncp.add_argument("--cbke", action="store_true",
+                     help="CBKE suite 2: generate a test CA now and give the NCP and every --device a certificate "
+                          "and key from it (as an SE stick and SE meters carry); prints the CA's issuer id")
     ncp.add_argument("--pcap", type=Path, metavar="FILE", help="capture the simulated radio to a pcap (+ key table)")
     ncp.add_argument("--nv", type=Path, metavar="FILE",
                      help="NV state JSON: loaded if it exists, saved on exit (keeps the network between runs)")
@@ -191,6 +195,13 @@ async def _serve(
     from harness.emulation.ncp.transport import PtyTransport, TcpTransport
     from harness.emulation.network import EmulatedHan
 
+    ca = None
+    if args.cbke:
+        from harness.zigbee.cbke.certificate import CertificateAuthority
+
+        ca = CertificateAuthority.generate()
+        devices = [replace(d, options={**d.options, "cbke": ca.issue(bytes(zt.EUI64(d.eui64))[::-1], valid_from=0)})
+                   for d in devices]
     # The simulated HAN (medium, coordinator stack, devices: harness/emulation/network.py) only when asked for.
     try:
         han = EmulatedHan(devices, pcap_path=args.pcap) if (devices or args.pcap) else None
@@ -200,6 +211,8 @@ async def _serve(
         ncp = han.make_ncp(args.ezsp, eui64=eui64, strict=args.strict, nv=nv)
     else:
         ncp = EmulatedNcp(args.ezsp, eui64=eui64, strict=args.strict, nv=nv)
+    if ca is not None:  # the stick's own suite-2 data, in its manufacturing tokens (certificate subject: its EUI-64)
+        ncp.install_cbke_data(ca.issue(bytes(eui64)[::-1], valid_from=0))
     transport: PtyTransport | TcpTransport
     transport = TcpTransport(ncp, host=listen[0], port=listen[1]) if listen else PtyTransport(ncp)
     stop = asyncio.Event()
@@ -230,6 +243,8 @@ async def _serve(
         print(f"emulated EZSP v{args.ezsp} NCP {eui64} listening on {transport.url}", flush=True)
         for device in devices:
             print(f"  device {device.kind} {device.eui64} on the simulated radio (install code not shown)", flush=True)
+        if ca is not None:
+            print(f"  CBKE suite 2: test CA issuer {ca.issuer.hex().upper()} (the NCP and every device)", flush=True)
         if args.pcap is not None:
             print(f"  radio capture: {args.pcap}", flush=True)
         if control is not None:

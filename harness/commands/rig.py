@@ -1,7 +1,7 @@
 """`smets2-harness rig check RIG [--json]`: prove a rig is ready before a run.
 
-One PASS/FAIL line per item: the coordinator answers over EZSP (version, stack, EUI-64, channel), its port has a
-name that survives a replug, every device's install code resolves and checks out (never printed: it is a secret),
+One PASS/FAIL line per item: the coordinator answers over EZSP (version, stack, EUI-64, channel) and holds
+suite-2 CBKE data (who issued its certificate), its port has a name that survives a replug, every device's install code resolves and checks out (never printed: it is a secret),
 and power-switch commands exist. Exit 0 when all pass, 1 when any fails, 2 when the rig file does not load.
 No other HIL tool has a rig self-test (research/anchors.md A.6 item 1); labgrid's users find out at run time.
 """
@@ -17,10 +17,11 @@ import re
 import shlex
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from harness.bench.identity import identity_problems
+from harness.bench.identity import expected_eui64, identity_problems
 from harness.drivers.probe import NcpInfo, is_local_device, local_device_path, probe_ncp
 from harness.errors import HarnessError, RigError
 from harness.rig import DeviceSpec, Rig, RigFileError, load_rig
@@ -117,7 +118,7 @@ async def check_coordinator(rig: Rig) -> Check:
                                  pan_id=int(network.pan_id, 16) if network else None)
     if problems:
         return Check("coordinator", False, f"{'; '.join(problems)} ({info.summary()}, {where})",
-                     details={**info.as_dict(), "expected_eui64": rig.hub.eui64, "problems": problems})
+                     details={**info.as_dict(), "expected_eui64": expected_eui64(rig)[0], "problems": problems})
     return Check("coordinator", True, f"{info.summary()} ({where})", details=info.as_dict())
 
 
@@ -135,6 +136,49 @@ async def _probe_emulated(rig: Rig, timeout: float) -> tuple[NcpInfo, str]:
         info = await probe_ncp(str(url), timeout=timeout)
     ncp.check()  # strict: a command the emulator had no handler for fails the check, as it would fail a run
     return info, f"emulated NCP over {c.transport} {url}"
+
+
+# --- CBKE ---------------------------------------------------------------------------------------------------------
+
+
+def check_cbke(rig: Rig, cbke: dict[str, Any] | None, stick_eui64: str | None, *,
+               now: float | None = None) -> Check:
+    """Does the stick hold suite-2 CBKE data, and who issued its certificate? (docs/cbke.md)
+
+    A real SMETS2 meter runs CBKE with the trust centre after joining and leaves if it fails, so a real meter on
+    a stick without CBKE data is a failed check; with only emulated devices, or when the stick plays the meter
+    (topology 2), the line only informs."""
+    item = "coordinator.cbke"
+    if rig.coordinator.kind == "emulated":
+        return Check(item, True, "emulated NCP: each bench run installs suite-2 CBKE data from a per-run test CA "
+                                 "(its issuer is in the evidence record, provenance.cbke_ca)", details={"emulated": True})
+    details = dict(cbke or {})
+    present = bool(details.get("present"))
+    real_meters = [role for role, d in rig.devices.items() if d.kind == "real"]
+    if not present:
+        reason = str(details.get("reason") or "no answer to getCertificate283k1")
+        if rig.hub.under_test or not real_meters:
+            return Check(item, True, f"{reason} (no real meter here needs it)", details=details)
+        return Check(item, False, f"{reason}: {', '.join(real_meters)} will run CBKE after joining and leave when it "
+                                  "fails; the bench runs without CBKE on this stick (warning)",
+                     severity="warning", details=details)
+    summary = (f"suite-2 (sect283k1) CBKE data: certificate issuer {details.get('issuer')}, "
+               f"subject {details.get('subject')}")
+    expires = details.get("expires")
+    problems = []
+    subject = str(details.get("subject") or "")
+    if stick_eui64 and subject != stick_eui64.replace("-", "").upper():
+        problems.append(f"the certificate's subject {subject} is not this stick's EUI-64 {stick_eui64}: a meter "
+                        "checks that the trust centre's certificate names it")
+    when = time.time() if now is None else now
+    if isinstance(expires, int) and expires < when:
+        problems.append(f"the certificate expired at {expires} (Unix time)")
+    if isinstance(details.get("valid_from"), int) and details["valid_from"] > when:
+        problems.append(f"the certificate is not valid before {details['valid_from']} (Unix time)")
+    if problems:
+        return Check(item, False, f"{summary}; {'; '.join(problems)}", details=details)
+    return Check(item, True, f"{summary}, {'no expiry' if expires is None else f'expires {expires} (Unix time)'}",
+                 details=details)
 
 
 # --- devices ------------------------------------------------------------------------------------------------------
@@ -199,7 +243,10 @@ async def check_rig(rig: Rig) -> list[Check]:
     if rig.coordinator.kind == "serial":
         assert rig.coordinator.port is not None
         checks.append(check_port_name(rig.coordinator.port.url))
-    checks.append(await check_coordinator(rig))
+    coordinator = await check_coordinator(rig)
+    checks.append(coordinator)
+    if "cbke" in coordinator.details:
+        checks.append(check_cbke(rig, coordinator.details["cbke"], coordinator.details.get("eui64")))
     checks.append(check_hub(rig))
     checks.extend(check_device(rig, role) for role in rig.devices)
     if rig.sniffer is not None:

@@ -102,7 +102,7 @@ def _relay(proc: subprocess.Popen[str], reveal: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness.evidence.record import base_provenance
-    from harness.evidence.report import format_table
+    from harness.evidence.report import format_table, han_summary
     from harness.evidence.summary import run_ok, verdict_line, write_summary
 
     rig = load_rig(args.rig)  # fail early, with the rig file's own message, before pytest starts
@@ -140,6 +140,10 @@ def run(args: argparse.Namespace) -> int:
     results = write_summary(run_dir, rig=args.rig, provenance=base_provenance())
     print()
     print(format_table(run_dir, results))
+    joins = han_summary(run_dir, results)
+    if joins:
+        print()
+        print(redact_text(joins))
     print()
     print(f"{verdict_line(results)}; report: {run_dir / 'report.html'}")
     if status not in (0, 1, PYTEST_NO_TESTS):

@@ -24,7 +24,7 @@ import bellows.types as bt
 import zigpy.types as zt
 
 from harness.zigbee import key_establishment as ke
-from harness.zigbee.cbke.certificate import Certificate, parse_certificate
+from harness.zigbee.cbke.certificate import Certificate, CertificateError, parse_certificate
 from harness.zigbee.cbke.engine import CbkeCryptoError, Smacs
 
 LOGGER = logging.getLogger(__name__)
@@ -86,6 +86,51 @@ class EzspCbkeCrypto:
         (status,) = await self.ezsp.clearTemporaryDataMaybeStoreLinkKey283k1(storeLinkKey=store_link_key)
         if not _ok(status):
             raise CbkeCryptoError(f"clearTemporaryDataMaybeStoreLinkKey283k1: NCP status {status!r}")
+
+
+@dataclass(frozen=True)
+class StickCbkeData:
+    """What a stick holds for CBKE suite 2: whether it can run it, and who issued its certificate.
+
+    Plain strings, so `rig check --json` and the evidence record can carry it as it is."""
+
+    present: bool
+    reason: str  # "suite-2 CBKE data installed", or why not
+    issuer: str | None = None  # hex, as Wireshark prints it
+    subject: str | None = None
+    valid_from: int | None = None  # Unix time
+    expires: int | None = None  # Unix time; None: no expiry (or no certificate)
+
+    def summary(self) -> str:
+        if not self.present:
+            return self.reason
+        until = "no expiry" if self.expires is None else f"expires {self.expires} (Unix time)"
+        return (f"suite-2 (sect283k1) CBKE data installed: certificate issuer {self.issuer}, subject {self.subject}, "
+                f"{until}")
+
+
+async def read_stick_cbke(ezsp: Any) -> StickCbkeData:
+    """Ask the stick for its suite-2 certificate (getCertificate283k1), never for its private key.
+
+    A stock EmberZNet build without the ECC library answers LIBRARY_NOT_PRESENT; one with the library but no
+    certificate in its manufacturing tokens answers an error status."""
+    try:
+        status, cert = await ezsp.getCertificate283k1()
+    except Exception as exc:  # noqa: BLE001 - an NCP that does not know the command at all (old EZSP)
+        return StickCbkeData(False, f"the NCP does not answer getCertificate283k1 ({type(exc).__name__}: {exc})")
+    if bt.sl_Status.from_ember_status(status) == bt.sl_Status.OK:
+        try:
+            parsed = parse_certificate(bytes(cert))
+        except CertificateError as exc:
+            return StickCbkeData(False, f"the stick's suite-2 certificate does not parse: {exc}")
+        return StickCbkeData(True, "suite-2 CBKE data installed", parsed.issuer_hex, parsed.subject_hex,
+                             parsed.valid_from, parsed.expires)
+    name = getattr(status, "name", str(status))
+    if "LIBRARY_NOT_PRESENT" in name:
+        return StickCbkeData(False, "no suite-2 CBKE: the NCP firmware has no ECC library (getCertificate283k1: "
+                                    f"{name}); an SE build with the sect283k1 library is needed")
+    return StickCbkeData(False, f"no suite-2 CBKE data installed (getCertificate283k1: {name}); a Smart Energy "
+                                "certificate and key must be written to the stick's manufacturing tokens")
 
 
 @dataclass

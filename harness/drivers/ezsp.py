@@ -289,6 +289,10 @@ class EzspCoordinator:
         except KeyError:
             raise LinkError(f"{eui64} endpoint {endpoint} cluster 0x{cluster_id:04X} is not known on {self.port}") \
                 from None
+        if device.endpoints[endpoint].profile_id == SE_PROFILE and self.aps_secured(eui64):
+            # SE: after CBKE, application traffic goes APS-secured under the key it produced (the stick encrypts
+            # with its key-table entry for the meter; the meter answers the same way).
+            cluster.aps_encryption = True
         success, _failure = await self._run(
             f"read cluster 0x{cluster_id:04X} of {eui64}", cluster.read_attributes(list(attributes), allow_cache=False)
         )
@@ -322,6 +326,13 @@ class EzspCoordinator:
         self.cbke = server
         return server
 
+    async def stick_cbke(self) -> Any:
+        """The stick's suite-2 CBKE data (StickCbkeData: certificate issuer and subject, or why there is none)."""
+        from harness.drivers.cbke_server import read_stick_cbke
+
+        app = self._require_app()
+        return await self._run("ask the stick for its CBKE certificate", read_stick_cbke(app._ezsp))
+
     async def wait_key_established(self, eui64: zt.EUI64, timeout: float, *, after: int = 0) -> Any:
         """The CbkeResult of the meter's key establishment (success or not); JoinTimeout if none within timeout."""
         server = getattr(self, "cbke", None)
@@ -332,6 +343,12 @@ class EzspCoordinator:
         except asyncio.TimeoutError:
             raise JoinTimeout(f"{eui64} joined but did not complete key establishment (CBKE) within {timeout} s") \
                 from None
+
+    def aps_secured(self, eui64: zt.EUI64) -> bool:
+        """Whether ZCL to this device goes APS-secured: its last key establishment succeeded."""
+        server = getattr(self, "cbke", None)
+        results = server.results.get(zt.EUI64(eui64), []) if server is not None else []
+        return bool(results) and results[-1].outcome.success
 
     def info(self) -> CoordinatorInfo:
         app = self._require_app()

@@ -16,8 +16,9 @@ the meter to leave, or `leave()`) is recorded in `leaves`.
 Never reads GET_PRECONFIGURED_KEY_FROM_INSTALL_CODE: on a real stick that reads the write-once MFG token
 (research/ezsp.md 4.2 note); the key is derived here and passed in.
 
-Key Establishment (CBKE, issue 11): `key_establishment` is the hook for the KE client; when given, it runs after
-NETWORK_UP and the join counts only once it returns True.
+Key Establishment (CBKE): `key_establishment` is the KE client (meter_stick_cbke.py, crypto in the stick); when
+given, endpoint 1 lists cluster 0x0800 as a client (output) cluster, the client runs after NETWORK_UP and the
+join counts only once it returns True (JoinTimeout otherwise; the stick stays until the hub asks it to leave).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = ["MeterStick", "FoundHan", "StickJoin", "KeyEstablishmentClient", "MET
 LOGGER = logging.getLogger(__name__)
 
 METER_ENDPOINT = 1
+KE_CLUSTER = 0x0800
 SE_DEVICE_METERING = 0x0502
 ALL_CHANNELS = tuple(range(11, 27))
 # HAVE_PRECONFIGURED_KEY (0x0100) | REQUIRE_ENCRYPTED_KEY (0x0800): join with our own link key and accept the
@@ -52,7 +54,12 @@ JOIN_SECURITY = bt.EmberInitialSecurityBitmask.HAVE_PRECONFIGURED_KEY | bt.Ember
 
 
 class KeyEstablishmentClient(Protocol):
+    """The stick's KE client (harness/drivers/meter_stick_cbke.py): `receive` gets every Key Establishment frame
+    (cluster 0x0800) for the meter endpoint; `establish` runs one exchange after NETWORK_UP."""
+
     async def establish(self, stick: MeterStick) -> bool: ...
+
+    def receive(self, sender: int, payload: bytes) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -141,10 +148,11 @@ class MeterStick:
             await ezsp.connect(use_thread=False)
             await ezsp.write_config({})
             ezsp.add_callback(self._callback)
+            outputs = [KE_CLUSTER] if self.key_establishment is not None else []
             (status,) = await ezsp.addEndpoint(
                 endpoint=METER_ENDPOINT, profileId=SE_PROFILE, deviceId=SE_DEVICE_METERING, deviceVersion=0,
-                inputClusterCount=len(self.endpoint.input_clusters), outputClusterCount=0,
-                inputClusterList=list(self.endpoint.input_clusters), outputClusterList=[],
+                inputClusterCount=len(self.endpoint.input_clusters), outputClusterCount=len(outputs),
+                inputClusterList=list(self.endpoint.input_clusters), outputClusterList=outputs,
             )  # fmt: skip
             self._ok(status, "addEndpoint")
             (eui64,) = await ezsp.getEui64()
@@ -176,7 +184,7 @@ class MeterStick:
                 if status != bt.sl_Status.OK:
                     return False
                 await asyncio.wait_for(up, self.timeout)
-        await self._network_up(attempts=0, started=time.monotonic())
+        await self._network_up(attempts=0, started=time.monotonic(), establish_key=False)
         return True
 
     async def rejoin(self) -> StickJoin:
@@ -194,7 +202,7 @@ class MeterStick:
                     await asyncio.wait_for(up, self.timeout)
                 except asyncio.TimeoutError:
                     raise JoinTimeout(f"meter stick {self.eui64} did not rejoin within {self.timeout:g} s") from None
-        return await self._network_up(attempts=1, started=started)
+        return await self._network_up(attempts=1, started=started, establish_key=False)
 
     async def scan(self) -> list[FoundHan]:
         ezsp = self._require()
@@ -261,14 +269,15 @@ class MeterStick:
         return (f"stackStatusHandler {outcome.name} after joinNetwork on PAN 0x{han.pan_id:04X} channel "
                 f"{han.channel} (refused, or the Transport Key did not verify under our key)")
 
-    async def _network_up(self, attempts: int, started: float) -> StickJoin:
+    async def _network_up(self, attempts: int, started: float, *, establish_key: bool = True) -> StickJoin:
+        """Joined; a fresh join runs Key Establishment (a resumed or rejoined meter keeps its TC link key)."""
         ezsp = self._require()
         async with self._link("getNetworkParameters"):
             _status, _type, params = await ezsp.getNetworkParameters()
             (nwk,) = await ezsp.getNodeId()
         self.joined_to = StickJoin(int(nwk), int(params.panId), int(params.radioChannel),
                                    zt.EUI64(params.extendedPanId), attempts, time.monotonic() - started)
-        if self.key_establishment is not None and not await self.key_establishment.establish(self):
+        if establish_key and self.key_establishment is not None and not await self.key_establishment.establish(self):
             raise JoinTimeout(f"meter stick {self.eui64}: Key Establishment with the hub failed")
         return self.joined_to
 
@@ -313,6 +322,9 @@ class MeterStick:
         if aps is None or int(aps.destinationEndpoint) != METER_ENDPOINT:
             return
         if int(aps.profileId) not in (SE_PROFILE, 0x0104):
+            return
+        if int(aps.clusterId) == KE_CLUSTER and self.key_establishment is not None:
+            self.key_establishment.receive(sender, payload)
             return
         reply = self.endpoint.handle(int(aps.clusterId), payload)
         if reply is None:

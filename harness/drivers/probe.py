@@ -4,6 +4,9 @@
 provenance. It talks to the NCP with bellows' own `EZSP` class, the same code path a run uses, so a stick that
 passes here speaks to the bench (research/ezsp.md 1.1-1.3).
 
+It also asks for the stick's CBKE suite-2 certificate (getCertificate283k1; never the private key), so `rig check`
+can say whether a real SMETS2 meter will stay joined (it runs CBKE after joining and leaves if that fails).
+
 Reading the channel needs the stored network resumed (`networkInit`, what bellows' own `info` command does after a
 reset); the probe never forms, leaves or changes a network. Failures come back as the harness's own errors, each
 naming the port: RigError when the port isn't there, LinkError when it is there but no NCP answers properly.
@@ -23,6 +26,7 @@ import bellows.types as t
 import zigpy.config
 from bellows.exception import EzspError, InvalidCommandError
 
+from harness.drivers.cbke_server import StickCbkeData, read_stick_cbke
 from harness.errors import LinkError, RigError
 
 FLOW_CONTROLS = ("software", "hardware", "none")
@@ -51,6 +55,7 @@ class NcpInfo:
     stack_version: str  # "7.4.3.0 build 0" from VALUE_VERSION_INFO, else "7.4.3.0" from the version response
     eui64: str  # DCC form, 00-0D-6F-00-0A-BC-DE-F0
     network: NetworkSummary | None  # None: the NCP has no stored network
+    cbke: StickCbkeData | None = None  # CBKE suite 2: the stick's certificate (issuer, subject), or why none
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -170,10 +175,12 @@ async def _query(ezsp: bellows.ezsp.EZSP, port: _Port, stage: list[str]) -> NcpI
     version, stack_type, stack_u16 = await _version(ezsp)
     stack = await _stack_version(ezsp, stack_u16)
     (eui,) = await ezsp.getEui64()
+    stage[0] = "the CBKE certificate query (getCertificate283k1)"
+    cbke = await read_stick_cbke(ezsp)
     stage[0] = "resuming its stored network (networkInit, then NETWORK_UP)"
     network = await _network(ezsp, port.url)
     return NcpInfo(port=port.url, ezsp_version=int(version), stack_type=int(stack_type), stack_version=stack,
-                   eui64=eui64_dcc(eui), network=network)
+                   eui64=eui64_dcc(eui), network=network, cbke=cbke)
 
 
 async def _version(ezsp: bellows.ezsp.EZSP) -> tuple[int, int, int]:

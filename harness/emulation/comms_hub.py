@@ -15,8 +15,10 @@ trust centre does with the answer:
     request_leave(eui64) (the domain removed the device) -> NWK Leave with the request bit; authority.left(...)
 
 Every step is a `HubDecision` in `decisions`, so a test can say why a stick did not get in. After the Device_annce
-the hub may run Key Establishment (CBKE) before the device counts as joined: `key_establishment` is the hook for
-the CBKE server (issue 11); without it the link key the joiner was admitted with is the TC link key.
+the hub may run Key Establishment (CBKE) before the device counts as joined: `key_establishment` is the CBKE
+server (harness/emulation/hub_cbke.py); the key it establishes is the TC link key the authority records, and a
+joiner that fails CBKE is asked to leave (decision `cbke-failed`). Without it the link key the joiner was admitted
+with is the TC link key.
 
 Simplifications as in docs/emulated-han.md (one hop, no MAC ACKs, no APS ACKs).
 """
@@ -57,7 +59,8 @@ __all__ = [
 LOGGER = logging.getLogger(__name__)
 
 SE_PROFILE = 0x0109
-HUB_ENDPOINT = 1  # the hub's own SE endpoint (ESI); the meter's is 1 too
+HUB_ENDPOINT = 1  # the hub's own SE endpoint (ESI, and its Key Establishment server); the meter's is 1 too
+KE_CLUSTER = 0x0800
 DEFAULT_ANNCE_TIMEOUT = 2.0  # seconds after the Transport Key; a real TC's authentication timeout is of this order
 DEFAULT_CHANNEL = 15
 
@@ -96,14 +99,19 @@ class JoinAuthority(Protocol):
 
 
 class KeyEstablishmentServer(Protocol):
-    """The hub's CBKE server (issue 11). Returns the TC link key CBKE established, or None if it failed."""
+    """The hub's CBKE server (harness/emulation/hub_cbke.py). `establish` returns the TC link key CBKE
+    established, or None if it failed; `receive` gets every Key Establishment frame (cluster 0x0800) a child sends
+    to the hub's SE endpoint, which may arrive before `establish` is called."""
 
     async def establish(self, hub: "EmulatedCommsHub", eui64: EUI64, nwk: int, link_key: bytes) -> bytes | None: ...
+
+    def receive(self, hub: "EmulatedCommsHub", eui64: EUI64, nwk: int, src_ep: int, payload: bytes) -> None: ...
 
 
 @dataclass(frozen=True)
 class HubDecision:
-    """One entry of the hub's decision log. `outcome`: denied, key-sent, joined, no-annce, left, leave-requested."""
+    """One entry of the hub's decision log. `outcome`: denied, key-sent, joined, no-annce, cbke-failed, left,
+    leave-requested."""
 
     time: float
     eui64: EUI64
@@ -146,6 +154,7 @@ class EmulatedCommsHub(ZigbeeNode):
         self.decisions: list[HubDecision] = []
         self.on_decision: list[Callable[[HubDecision], None]] = []
         self._admitted_keys: dict[EUI64, bytes] = {}
+        self._awaiting_cbke: set[EUI64] = set()  # admitted, CBKE not finished: KE frames from them are taken
         self._annce_timers: dict[EUI64, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._zcl_tsn = 0
@@ -250,6 +259,8 @@ class EmulatedCommsHub(ZigbeeNode):
         child.authorised = True
         self.address_map[child.nwk] = joiner
         self._admitted_keys[joiner] = bytes(verdict.link_key)
+        if self.key_establishment is not None:
+            self._awaiting_cbke.add(joiner)
         self._decide(joiner, "key-sent", f"Transport Key sent: {verdict.reason}", verdict.key_source)
         self._annce_timers[joiner] = asyncio.get_running_loop().call_later(
             self.annce_timeout, self._no_annce, joiner)
@@ -257,6 +268,7 @@ class EmulatedCommsHub(ZigbeeNode):
     def _no_annce(self, joiner: EUI64) -> None:
         self._annce_timers.pop(joiner, None)
         self._admitted_keys.pop(joiner, None)
+        self._awaiting_cbke.discard(joiner)
         self.drop_child(joiner)
         self._decide(joiner, "no-annce",
                      f"no Device_annce within {self.annce_timeout:g} s of the Transport Key: the joiner could not "
@@ -280,12 +292,20 @@ class EmulatedCommsHub(ZigbeeNode):
 
     async def _run_cbke(self, eui64: EUI64, nwk: int, link_key: bytes) -> None:
         assert self.key_establishment is not None
-        established = await self.key_establishment.establish(self, eui64, nwk, link_key)
+        try:
+            established = await self.key_establishment.establish(self, eui64, nwk, link_key)
+        finally:
+            self._awaiting_cbke.discard(eui64)
+        if eui64 not in self.children:
+            return  # it left (or was removed) during the exchange
         if established is None:
-            self._decide(eui64, "cbke-failed", "Key Establishment failed; the device is asked to leave")
+            last = getattr(self.key_establishment, "last_result", None)
+            result = last(eui64) if callable(last) else None
+            why = f": {result.outcome.reason}" if result is not None else ""
+            self._decide(eui64, "cbke-failed", f"Key Establishment failed{why}; the device is asked to leave")
             self.request_leave(eui64, why="CBKE failed")
             return
-        self._joined(eui64, established, "Device_annce received and CBKE completed")
+        self._joined(eui64, established, "Device_annce received and CBKE completed; the CBKE key is the TC link key")
 
     def _joined(self, eui64: EUI64, link_key: bytes, reason: str) -> None:
         self._decide(eui64, "joined", reason)
@@ -299,6 +319,7 @@ class EmulatedCommsHub(ZigbeeNode):
         if timer is not None:
             timer.cancel()
         self._admitted_keys.pop(eui, None)
+        self._awaiting_cbke.discard(eui)
         if child is None:
             return False
         if child.authorised and self._radio_on:
@@ -332,6 +353,15 @@ class EmulatedCommsHub(ZigbeeNode):
             except (ValueError, KeyError):
                 return
             self._announced(EUI64(ieee), int(nwk))  # type: ignore[arg-type]
+            return
+        if (aps.profile_id == SE_PROFILE and aps.cluster_id == KE_CLUSTER and aps.dst_endpoint == HUB_ENDPOINT
+                and self.key_establishment is not None):
+            eui64 = received.src_eui64 or self.address_map.get(received.src_nwk)
+            child = self.children.get(EUI64(eui64)) if eui64 is not None else None
+            # only from a joiner between its Transport Key and the end of its CBKE (a device already joined
+            # keeps its TC link key: a re-keying exchange is not modelled); broadcast KE frames are ignored
+            if child is not None and child.eui64 in self._awaiting_cbke and not received.broadcast:
+                self.key_establishment.receive(self, child.eui64, child.nwk, aps.src_endpoint or 0, payload)
             return
         if aps.profile_id in (SE_PROFILE, 0x0104) and len(payload) >= 3:
             header, _ = foundation.ZCLHeader.deserialize(payload)

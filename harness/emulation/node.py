@@ -6,7 +6,10 @@ Layers, all as real bytes through harness.zigbee's codecs:
   (polling) and the parent's indirect queue for children that sleep;
 * NWK: data and command frames secured with the network key (level 5, key id 1, extended nonce) with an
   outgoing frame counter and a per-sender replay check;
-* APS: data frames, APS commands (Transport Key under the key-transport key of a link key).
+* APS: data frames, APS commands (Transport Key under the key-transport key of a link key), and data frames
+  secured with a link key (key id 0, extended nonce), as Smart Energy sends application traffic after CBKE:
+  `send_aps_data(link_key=...)` seals one, and a secured one received is opened with `aps_link_key_for(sender)`
+  (a frame no key opens is dropped and counted).
 
 Topology is one hop: every device joins the coordinator directly and unicasts go straight to their
 destination (an end device sends via its parent, which is the coordinator). Emulated routers answer beacon
@@ -77,6 +80,7 @@ class ReceivedAps:
     broadcast: bool
     lqi: int
     rssi: int
+    aps_secured: bool = False  # the frame came APS-secured with a link key (and was opened with it)
 
 
 @dataclass
@@ -117,6 +121,8 @@ class NodeCounters:
     polls_sent: int = 0
     polls_answered: int = 0
     indirect_expired: int = 0
+    aps_no_key: int = 0  # APS-secured data from a sender we hold no link key for
+    aps_mic_failures: int = 0
 
 
 class ZigbeeNode:
@@ -145,6 +151,7 @@ class ZigbeeNode:
         self.nwk_frame_counter = 0
         self.aps_frame_counter = 0
         self._incoming_counters: dict[EUI64, int] = {}
+        self._incoming_aps_counters: dict[EUI64, int] = {}
         # Addressing and children.
         self.address_map: dict[int, EUI64] = {}
         self.children: dict[EUI64, Child] = {}
@@ -317,13 +324,18 @@ class ZigbeeNode:
         self.send_mac_data(self._next_hop(dst_nwk), frame.to_bytes(key))
 
     def send_aps_data(self, dst_nwk: int, *, profile_id: int, cluster_id: int, src_ep: int, dst_ep: int,
-                      payload: bytes, counter: int | None = None) -> int:
-        """Send an APS data frame (NWK-secured); returns the APS counter used."""
+                      payload: bytes, counter: int | None = None, link_key: KeyData | None = None) -> int:
+        """Send an APS data frame (NWK-secured; with `link_key` also APS-secured, key id 0); returns the APS
+        counter used."""
         counter = self.next_aps_counter() if counter is None else counter & 0xFF
         mode = DeliveryMode.BROADCAST if is_broadcast_nwk(dst_nwk) else DeliveryMode.UNICAST
+        security = None
+        if link_key is not None:
+            # The extended nonce carries our EUI-64, so a receiver (or a sniffer) needs no address map to open it.
+            security = SecurityHeader(KeyId.DATA, self._next_aps_frame_counter(), self.eui64)
         aps = ApsFrame(ApsFrameType.DATA, counter, bytes(payload), mode, dst_endpoint=dst_ep,
-                       cluster_id=cluster_id, profile_id=profile_id, src_endpoint=src_ep)
-        self.send_nwk(dst_nwk, aps.to_bytes())
+                       cluster_id=cluster_id, profile_id=profile_id, src_endpoint=src_ep, security=security)
+        self.send_nwk(dst_nwk, aps.to_bytes(link_key))
         return counter
 
     def send_aps_command_secured(self, dst_nwk: int, command: ApsCommand, link_key: KeyData, *,
@@ -420,6 +432,7 @@ class ZigbeeNode:
     def forget_counter(self, sender: EUI64) -> None:
         """A device that rejoins starts its counters again (NO_FRAME_COUNTER_RESET aside)."""
         self._incoming_counters.pop(EUI64(sender), None)
+        self._incoming_aps_counters.pop(EUI64(sender), None)
 
     def _on_aps(self, nwk: NwkFrame, lqi: int, rssi: int) -> None:
         try:
@@ -434,7 +447,38 @@ class ZigbeeNode:
         if nwk.security is None:
             return  # data must come NWK-secured on a secured network
         if aps.frame_type is ApsFrameType.DATA:
-            self.on_aps_data(ReceivedAps(nwk.src, src_eui, aps, is_broadcast_nwk(nwk.dst), lqi, rssi))
+            secured = aps.security is not None
+            if secured:
+                opened = self._open_aps(aps, src_eui)
+                if opened is None:
+                    return
+                aps = opened
+            self.on_aps_data(ReceivedAps(nwk.src, src_eui, aps, is_broadcast_nwk(nwk.dst), lqi, rssi, secured))
+
+    def _open_aps(self, aps: ApsFrame, src_eui: EUI64 | None) -> ApsFrame | None:
+        """An APS-secured data frame decrypted with the sender's link key; None (counted) if it cannot be."""
+        assert aps.security is not None
+        sender = aps.security.source or src_eui
+        key = self.aps_link_key_for(sender) if aps.security.key_id is KeyId.DATA and sender is not None else None
+        if key is None:
+            self.counters.aps_no_key += 1
+            return None
+        try:
+            opened = aps.decrypt(key, sender=sender)
+        except (SecurityError, DecodeError):
+            self.counters.aps_mic_failures += 1
+            return None
+        assert sender is not None
+        last = self._incoming_aps_counters.get(sender)
+        if last is not None and aps.security.frame_counter <= last:
+            self.counters.replays += 1
+            return None
+        self._incoming_aps_counters[sender] = aps.security.frame_counter
+        return opened
+
+    def aps_link_key_for(self, partner: EUI64) -> KeyData | None:
+        """The link key APS data with this partner is secured with (key id 0), if we hold one. Roles override."""
+        return None
 
     # -- hooks for the roles ------------------------------------------------------------------------------
 

@@ -113,10 +113,25 @@ class EmulatedCoordinatorStack(ZigbeeNode):
     def send_unicast(self, dst_nwk: int, message: ApsMessage) -> bool:
         if not self._radio_on or self.nwk is None or not self._knows(dst_nwk):
             return False
+        link_key = None
+        if message.aps_encrypted:
+            partner = self.address_map.get(dst_nwk)
+            link_key = self.aps_link_key_for(partner) if partner is not None else None
+            if link_key is None:
+                return False  # the NCP checks for a key first; a race with a leave ends here
         self.send_aps_data(dst_nwk, profile_id=message.profile_id, cluster_id=message.cluster_id,
                            src_ep=message.src_ep, dst_ep=message.dst_ep, payload=message.payload,
-                           counter=message.aps_counter)
+                           counter=message.aps_counter, link_key=link_key)
         return True
+
+    def aps_link_key_for(self, partner: EUI64) -> KeyData | None:
+        """The NCP's key-table entry for the partner (what CBKE stored): EmberZNet's key for APS encryption."""
+        keys = self.trust_centre.keys if self.trust_centre is not None else None
+        lookup = getattr(keys, "link_key_for", None)
+        return lookup(EUI64(partner)) if lookup is not None else None
+
+    def partner_eui64(self, nwk: int) -> EUI64 | None:
+        return self.address_map.get(nwk)
 
     def send_broadcast(self, dst: int, message: ApsMessage, radius: int) -> None:
         if not self._radio_on or not is_broadcast_nwk(dst):
@@ -257,6 +272,7 @@ class EmulatedCoordinatorStack(ZigbeeNode):
             payload=bytes(aps.payload),  # type: ignore[arg-type]
             aps_counter=aps.counter,
             group_id=aps.group or 0,
+            aps_encrypted=received.aps_secured,
         )
         self.events.stack_message_received(received.src_nwk, received.src_eui64, message,
                                            broadcast=received.broadcast, lqi=received.lqi, rssi=received.rssi)

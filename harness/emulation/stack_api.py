@@ -43,7 +43,8 @@ class NetworkParams:
 
 @dataclass(frozen=True)
 class ApsMessage:
-    """An APS data frame as the application sees it (no security, no NWK)."""
+    """An APS data frame as the application sees it (no NWK). `aps_encrypted`: sent (or received) APS-secured
+    with the partner's link key, EZSP's APS_OPTION_ENCRYPTION."""
 
     profile_id: int
     cluster_id: int
@@ -52,6 +53,7 @@ class ApsMessage:
     payload: bytes
     aps_counter: int = 0
     group_id: int = 0
+    aps_encrypted: bool = False
 
 
 class StackEvents(Protocol):
@@ -75,6 +77,9 @@ class TrustCentreKeys(Protocol):
 
     def transient_key_for(self, eui64: EUI64) -> KeyData | None:
         """The unexpired transient key for this joiner, or the wildcard FF..FF entry's key, or None."""
+
+    def link_key_for(self, eui64: EUI64) -> KeyData | None:
+        """The key-table link key for this partner (e.g. the one CBKE stored), for APS-secured data; or None."""
 
 
 class CoordinatorStack(Protocol):

@@ -58,6 +58,41 @@ def format_table(run_dir: Path, results: list[TestResult]) -> str:
     return "\n".join(out)
 
 
+def _han_line(e: dict[str, Any], cbke: dict[str, Any] | None) -> str:
+    device = e.get("device")
+    if e.get("kind") == "han.join":
+        text = f"{device} joined by install code ({e.get('latency_s')} s after the permit)"
+        if cbke is not None:
+            text += (f", CBKE suite {cbke.get('suite')} done in {cbke.get('duration_s')} s "
+                     f"(issuer {cbke.get('issuer')}, subject {cbke.get('subject')})")
+        else:
+            text += ", no CBKE (the coordinator holds no suite-2 data)"
+        return text
+    status = e.get("status") or "no Terminate"
+    return (f"{device} joined the network but failed CBKE ({status}, after {e.get('duration_s')} s): "
+            f"{e.get('reason')}; not recorded as joined")
+
+
+def han_summary(run_dir: Path, results: list[TestResult]) -> str:
+    """One line per HAN join of each scenario: joined by install code, then CBKE (issuer, subject, duration),
+    or CBKE failed and why. Empty when no scenario joined a device."""
+    out: list[str] = []
+    for result in results:
+        if not result.bundle:
+            continue
+        events = read_timeline(run_dir / result.bundle / TIMELINE)
+        lines, last_cbke = [], {}
+        for e in events:
+            if e.get("kind") == "han.cbke":
+                last_cbke[e.get("device")] = e
+                if not e.get("success"):
+                    lines.append(_han_line(e, e))
+            elif e.get("kind") == "han.join":
+                lines.append(_han_line(e, last_cbke.pop(e.get("device"), None)))
+        out += [f"  {result.name}: {line}" for line in lines]
+    return "HAN joins:\n" + "\n".join(out) if out else ""
+
+
 def read_timeline(path: Path) -> list[dict[str, Any]]:
     events = []
     try:

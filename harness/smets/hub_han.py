@@ -12,7 +12,8 @@ answer, from the same `CommsHub` model the DCC talks to over the WAN (rules in d
   by the WAN while it is down, hub.py / wan.py);
 * an entry removed (8.11 Remove -> CCS02) makes the hub ask the device to leave (`leave_requesters`).
 
-The hashed TC link key is AES-MMO(link key) until CBKE runs (the same stand-in as harness/bench/han_link.py).
+The hashed TC link key is AES-MMO of the key `joined()` is given: the key CBKE established when the hub runs CBKE
+(harness/emulation/hub_cbke.py), else the admitting link key (the same rule as harness/bench/han_link.py).
 Pure: no I/O, time from the hub's injected clock. The node is reached only through callables, never imported.
 """
 

@@ -18,7 +18,7 @@ from harness.drivers.ezsp import EzspCoordinator
 from harness.emulation.ncp.transport import serve_ncp
 from harness.emulation.network import DeviceSpec, EmulatedHan
 from harness.zigbee.cbke.certificate import CertificateAuthority
-from harness.zigbee.key_establishment import TerminateStatus
+from harness.zigbee.key_establishment import KeConfig, TerminateStatus
 from tests.emulation.test_join_bellows import ESME, FAST_DEVICES, GSME, NCP_EUI, OTHER_CODE, OTHER_KEY, SPEC_CODE, \
     SPEC_KEY
 
@@ -36,8 +36,8 @@ def _spec(kind: str, eui: zt.EUI64, code: str, ca: CertificateAuthority = CA) ->
 
 
 @contextlib.asynccontextmanager
-async def cbke_bench(devices: list[DeviceSpec], *, version: int = 13, transport: str = "pty"
-                     ) -> AsyncIterator[tuple[EmulatedHan, EzspCoordinator]]:
+async def cbke_bench(devices: list[DeviceSpec], *, version: int = 13, transport: str = "pty",
+                     hub_config: KeConfig | None = None) -> AsyncIterator[tuple[EmulatedHan, EzspCoordinator]]:
     han = EmulatedHan(devices, device_options=FAST_DEVICES)
     ncp = han.make_ncp(version, eui64=NCP_EUI, strict=True)
     ncp.install_cbke_data(CA.issue(_subject(zt.EUI64.convert(NCP_EUI)), valid_from=0))
@@ -48,7 +48,7 @@ async def cbke_bench(devices: list[DeviceSpec], *, version: int = 13, transport:
         stack.push_async_callback(coordinator.close)
         await coordinator.connect()
         await coordinator.form()
-        await coordinator.enable_cbke()
+        await coordinator.enable_cbke(**({"config": hub_config} if hub_config is not None else {}))
         han.start()
         yield han, coordinator
     ncp.check()
@@ -90,3 +90,37 @@ async def test_meter_from_an_unknown_issuer_is_refused_and_leaves() -> None:
             await asyncio.sleep(0.02)
         assert esme.leaves and "CBKE failed" in esme.leaves[0][1]
         assert esme.cbke is not None and esme.cbke.outcomes[0].status is TerminateStatus.UNKNOWN_ISSUER
+
+
+async def test_a_hub_slower_than_it_advertised_times_the_meter_out_and_it_leaves() -> None:
+    """The hub advertises 0 s generate times but its stick takes 1 s for the ephemeral key: the meter (margin 0.3 s
+    here instead of EmberZNet's 10 s) gives up waiting for Ephemeral Data without a Terminate, as EmberZNet does,
+    and leaves; the hub, in turn, times out waiting for Confirm Key Data and records no key."""
+    spec = _spec("esme", ESME, SPEC_CODE)
+    spec.options["cbke_config"] = KeConfig(timeout_margin=0.3)
+    hub = KeConfig(ephemeral_data_generate_time=0, confirm_key_generate_time=0, timeout_margin=0.5)
+    async with cbke_bench([spec], hub_config=hub) as (han, coordinator):
+        crypto = coordinator.cbke.crypto
+        generate = crypto.generate_ephemeral
+
+        async def slow_stick() -> bytes:
+            await asyncio.sleep(1.0)
+            return await generate()
+
+        crypto.generate_ephemeral = slow_stick  # type: ignore[method-assign]
+        await coordinator.permit_install_code(ESME, SPEC_KEY, 60)
+        await coordinator.wait_joined(ESME, 15)
+        result = await coordinator.wait_key_established(ESME, 15)
+        esme = han.device(ESME)
+        for _ in range(100):
+            if esme.leaves:
+                break
+            await asyncio.sleep(0.02)
+    assert esme.cbke is not None
+    meter = esme.cbke.outcomes[0]
+    assert not meter.success and meter.timed_out and meter.status is None and not meter.terminate_sent
+    assert meter.reason == "timed out waiting for Ephemeral Data Response"
+    assert esme.leaves and esme.leaves[0][1].startswith("CBKE failed: timed out waiting for Ephemeral Data Response")
+    assert not result.outcome.success and result.link_key is None
+    assert result.outcome.timed_out and result.outcome.reason == "timed out waiting for Confirm Key Data Request", \
+        result.outcome

@@ -43,8 +43,9 @@ class Stick:
 
 
 def start_stick(nv: Path, *, eui64: str = HUB_EUI64, control: bool = True, devices: dict | None = None,
-                pcap: Path | None = None) -> Stick:
-    cmd = [CLI, "emulate", "ncp", "--listen", "tcp://127.0.0.1:0", "--nv", str(nv), "--eui64", eui64, "--strict"]
+                pcap: Path | None = None, extra: tuple[str, ...] = ()) -> Stick:
+    cmd = [CLI, "emulate", "ncp", "--listen", "tcp://127.0.0.1:0", "--nv", str(nv), "--eui64", eui64, "--strict",
+           *extra]
     if control:
         cmd += ["--control", "tcp://127.0.0.1:0"]
     if pcap is not None:  # the emulator's radio capture: what a sniffer stick's tool would be writing

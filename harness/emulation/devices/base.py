@@ -30,7 +30,7 @@ from harness.zigbee.aps import ApsFrame, TransportNetworkKey
 from harness.zigbee.auxsec import KeyId
 from harness.zigbee.cbke.certificate import DeviceCredentials
 from harness.zigbee.key_establishment import CLUSTER_ID as KEY_ESTABLISHMENT_CLUSTER
-from harness.zigbee.key_establishment import KeOutcome
+from harness.zigbee.key_establishment import KeConfig, KeOutcome
 from harness.zigbee.installcode import CrcMode, InstallCode, parse_install_code
 from harness.zigbee.mac import (
     ASSOCIATION_SUCCESS,
@@ -98,6 +98,7 @@ class EmulatedDevice(ZigbeeNode):
         rejoin_after_leave: bool = True,
         cbke: DeviceCredentials | None = None,
         cbke_unix_time: Callable[[], float] | None = None,
+        cbke_config: KeConfig | None = None,
     ) -> None:
         super().__init__(medium, EUI64.convert(eui64) if isinstance(eui64, str) else eui64, role=role,
                          rx_on_when_idle=rx_on_when_idle, mains_powered=mains_powered, channel=channels[0])
@@ -105,6 +106,7 @@ class EmulatedDevice(ZigbeeNode):
             install_code = parse_install_code(install_code, crc_mode=crc_mode, where=f"{self.kind} {self.eui64}")
         self.install_code = install_code
         self.link_key = KeyData(install_code.link_key())
+        self.trust_centre_eui64: EUI64 | None = None  # from the Transport Key: whom our link key is with
         self.scan_interval = scan_interval
         self.scan_dwell = scan_dwell
         self.channels = tuple(channels)
@@ -132,8 +134,9 @@ class EmulatedDevice(ZigbeeNode):
         self.cbke: KeyEstablishmentClient | None = None
         self.on_key_established: list[Callable[[EmulatedDevice, bytes], None]] = []
         if cbke is not None and self.endpoints:
-            options = {"unix_time": cbke_unix_time} if cbke_unix_time is not None else {}
-            self.cbke = KeyEstablishmentClient(self, cbke, endpoint=min(self.endpoints), **options)
+            options: dict[str, Any] = {"unix_time": cbke_unix_time} if cbke_unix_time is not None else {}
+            self.cbke = KeyEstablishmentClient(self, cbke, endpoint=min(self.endpoints), config=cbke_config,
+                                               **options)
 
     # -- identity ------------------------------------------------------------------------------------------
 
@@ -228,6 +231,7 @@ class EmulatedDevice(ZigbeeNode):
         self.extended_pan_id = None
         self.parent_nwk = None
         self.network_key = None
+        self.trust_centre_eui64 = None
         self._joined.clear()
 
     async def _try_join(self) -> bool:
@@ -341,6 +345,7 @@ class EmulatedDevice(ZigbeeNode):
             return
         self.network_key = KeyData(command.key)
         self.network_key_seq = command.key_seq
+        self.trust_centre_eui64 = EUI64(command.source)
         self._key_outcome.set_result("")
 
     def on_nwk_command(self, frame: NwkFrame, command: NwkCommand) -> None:
@@ -366,9 +371,17 @@ class EmulatedDevice(ZigbeeNode):
             return
         reply_payload = endpoint.handle(aps.cluster_id or 0, payload)
         if reply_payload is not None:
+            # A request that came APS-secured with our TC link key (SE traffic after CBKE) is answered so too.
             self.send_aps_data(received.src_nwk, profile_id=aps.profile_id or SE_PROFILE,
                                cluster_id=aps.cluster_id or 0, src_ep=endpoint.endpoint,
-                               dst_ep=aps.src_endpoint or 1, payload=reply_payload)
+                               dst_ep=aps.src_endpoint or 1, payload=reply_payload,
+                               link_key=self.link_key if received.aps_secured else None)
+
+    def aps_link_key_for(self, partner: EUI64) -> KeyData | None:
+        """A device holds one link key, with the trust centre: the install-code key, then KeyData after CBKE."""
+        if self.trust_centre_eui64 is not None and EUI64(partner) == self.trust_centre_eui64:
+            return self.link_key
+        return None
 
     # -- key establishment ---------------------------------------------------------------------------------
 

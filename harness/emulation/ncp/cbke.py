@@ -151,10 +151,17 @@ class CbkeHandlers:
         if stored is not None:
             partner, key = stored
             # certificate subjects are big-endian; zigpy's EUI64 is little-endian on the wire
-            result = self._store_link_key(None, zt.EUI64(partner[::-1]), zt.KeyData(key))  # type: ignore[attr-defined]
-            if result["status"] != t.sl_Status.OK:
-                return {"status": t.EmberStatus.TABLE_FULL}
-            self.cbke_link_keys[zt.EUI64(partner[::-1])] = key
+            partner_eui = zt.EUI64(partner[::-1])
+            trust_centre = getattr(self, "joined_trust_centre", None)
+            if trust_centre is not None and partner_eui == trust_centre:
+                # A joined device that established a key with its trust centre: it becomes the TC link key
+                # (EmberZNet keeps the TC link key apart from the key table; docs/hub-dut.md)
+                self.nv.tc_link_key = bytes(key).hex()  # type: ignore[attr-defined]
+            else:
+                result = self._store_link_key(None, partner_eui, zt.KeyData(key))  # type: ignore[attr-defined]
+                if result["status"] != t.sl_Status.OK:
+                    return {"status": t.EmberStatus.TABLE_FULL}
+            self.cbke_link_keys[partner_eui] = key
         return {"status": _OK}
 
     @property

@@ -404,6 +404,14 @@ class JoiningHandlers:
         return self.__dict__.setdefault("_join_log", [])
 
     @property
+    def joined_trust_centre(self) -> zt.EUI64 | None:
+        """The trust centre that sent our network key, while joined through joinNetwork (for CBKE, cbke.py)."""
+        joiner = self._joiner
+        if joiner is None or not joiner.joined or joiner._trust_centre is None:
+            return None
+        return zt.EUI64(joiner._trust_centre)
+
+    @property
     def _joiner(self) -> EmulatedJoinerStack | None:
         return self.stack if isinstance(self.stack, EmulatedJoinerStack) else None
 

@@ -515,15 +515,19 @@ class EmulatedNcp(JoiningHandlers, ConfigHandlers, SecurityHandlers, TableHandle
             tag, payload = p["messageTag"], p["messageContents"]
         if not self._ram.network_up:
             return {"status": t.sl_Status.NETWORK_DOWN, "sequence": 0}
+        encrypted = t.EmberApsOption.APS_OPTION_ENCRYPTION in aps.options
+        dst = int(dst)
+        if encrypted and dst != self.nv.node_id and not self._has_link_key(dst):
+            # EmberZNet: APS encryption asked for, but no link key for the destination in the key table.
+            return {"status": t.sl_Status.ZIGBEE_APS_ENCRYPTION_ERROR, "sequence": 0}
         seq = self._next_aps_sequence()
         aps = aps.replace(sequence=seq)
-        dst = int(dst)
         if dst == self.nv.node_id:
             self._message_sent(msg_type, dst, aps, tag, payload, OK)
             self._loopback(aps, bytes(payload))
         elif self.stack is not None:
             mark = len(self._deferred)
-            delivered = self.stack.send_unicast(dst, _aps_message(aps, payload))
+            delivered = self.stack.send_unicast(dst, _aps_message(aps, payload, encrypted=encrypted))
             status = OK if delivered else t.sl_Status.ZIGBEE_DELIVERY_FAILED
             # messageSentHandler precedes anything the destination answered synchronously.
             self._message_sent(msg_type, dst, aps, tag, payload, status)
@@ -531,6 +535,11 @@ class EmulatedNcp(JoiningHandlers, ConfigHandlers, SecurityHandlers, TableHandle
         else:
             self._message_sent(msg_type, dst, aps, tag, payload, t.sl_Status.ZIGBEE_DELIVERY_FAILED)
         return {"status": OK, "sequence": seq}
+
+    def _has_link_key(self, dst: int) -> bool:
+        lookup = getattr(self.stack, "partner_eui64", None)  # a stack that cannot say has no keyed partners
+        partner = lookup(dst) if lookup is not None else None
+        return partner is not None and self.link_key_for(partner) is not None
 
     def cmd_sendBroadcast(self, p: dict) -> dict:
         if self._v14:
@@ -599,7 +608,8 @@ class EmulatedNcp(JoiningHandlers, ConfigHandlers, SecurityHandlers, TableHandle
         kind = t.EmberIncomingMessageType.INCOMING_BROADCAST if broadcast else t.EmberIncomingMessageType.INCOMING_UNICAST
         aps = t.EmberApsFrame(
             profileId=message.profile_id, clusterId=message.cluster_id, sourceEndpoint=message.src_ep,
-            destinationEndpoint=message.dst_ep, options=t.EmberApsOption.APS_OPTION_NONE,
+            destinationEndpoint=message.dst_ep,
+            options=t.EmberApsOption.APS_OPTION_ENCRYPTION if message.aps_encrypted else t.EmberApsOption.APS_OPTION_NONE,
             groupId=message.group_id, sequence=message.aps_counter & 0xFF,
         )  # fmt: skip
         eui64 = src_eui64 if src_eui64 is not None else zt.EUI64([0] * 8)
@@ -661,11 +671,11 @@ def form_parameters_error(
     return None
 
 
-def _aps_message(aps: t.EmberApsFrame, payload: bytes) -> ApsMessage:
+def _aps_message(aps: t.EmberApsFrame, payload: bytes, *, encrypted: bool = False) -> ApsMessage:
     return ApsMessage(
         profile_id=int(aps.profileId), cluster_id=int(aps.clusterId), src_ep=int(aps.sourceEndpoint),
         dst_ep=int(aps.destinationEndpoint), payload=bytes(payload), aps_counter=int(aps.sequence),
-        group_id=int(aps.groupId),
+        group_id=int(aps.groupId), aps_encrypted=encrypted,
     )  # fmt: skip
 
 

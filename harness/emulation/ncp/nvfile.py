@@ -10,16 +10,15 @@ the network key and link keys), written to a temporary file and renamed, so a cr
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
-import stat
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from harness.emulation.ncp.nvstate import NvState
 from harness.errors import InputError
+from harness.inputs import load_json, read_text
 
 MAX_NV_BYTES = 1 << 20  # a full NV (250 keys, tokens) is a few tens of kB
 MAX_BACKUP_BYTES = 4 << 20
@@ -35,40 +34,16 @@ _TOKEN_KEY = re.compile(r"^0x[0-9A-Fa-f]{1,8}:\d{1,3}$")
 
 
 def read_json_file(path: Path, *, where: str, max_bytes: int) -> Any:
-    """A JSON document from a regular file of at most max_bytes and MAX_DEPTH levels."""
+    """A JSON document from a regular file of at most max_bytes and MAX_DEPTH levels (harness.inputs' hardened
+    readers: no FIFO or device is opened for a blocking read), errors named by `where` (e.g. "--nv FILE")."""
     try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", where=where) from exc
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError("is not a regular file", where=where)
-    if st.st_size > max_bytes:
-        raise InputError(f"is {st.st_size} bytes, more than the {max_bytes} allowed", where=where)
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(max_bytes + 1)
-        text = raw.decode("utf-8")
-        doc = json.loads(text)
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise InputError(f"not valid JSON: {exc}", where=where) from exc
-    if len(raw) > max_bytes:
-        raise InputError(f"is more than the {max_bytes} bytes allowed", where=where)
-    depth = _depth(doc)
-    if depth > MAX_DEPTH:
-        raise InputError(f"JSON nested {depth} levels deep, more than {MAX_DEPTH}", where=where)
-    return doc
-
-
-def _depth(doc: Any) -> int:
-    deepest, stack = 0, [(doc, 1)]
-    while stack:
-        node, level = stack.pop()
-        deepest = max(deepest, level)
-        if level > MAX_DEPTH:
-            break
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        stack.extend((child, level + 1) for child in children)
-    return deepest
+        text = read_text(path, what="JSON file", max_bytes=max_bytes, expected="JSON")
+        return load_json(text, where, max_depth=MAX_DEPTH)
+    except InputError as exc:
+        if exc.where == where:
+            raise
+        message = str(exc).removeprefix(f"{exc.where}: ") if exc.where else str(exc)
+        raise InputError(message.replace("-byte limit", "-byte limit allowed"), where=where) from None
 
 
 def load_nv(path: Path, *, where: str) -> NvState:

@@ -2,7 +2,7 @@
 keys, the APS link-key table, transient (install-code) keys and policies (research/ezsp.md 2.4, 2.6, 2.8).
 
 Also the `TrustCentreKeys` side of harness/emulation/stack_api.py: the trust centre on the radio side decides
-joins from `policy_bitmask()` and `transient_key_for()`.
+joins from `policy_bitmask()` and `transient_key_for()`, and secures APS data with `link_key_for()`.
 """
 
 from __future__ import annotations
@@ -213,6 +213,11 @@ class SecurityHandlers:
 
     def policy_bitmask(self) -> int:
         return self._ram.policies.get(int(t.EzspPolicyId.TRUST_CENTER_POLICY), DEFAULT_TC_POLICY)
+
+    def link_key_for(self, eui64: zt.EUI64) -> zt.KeyData | None:
+        wanted = str(zt.EUI64(eui64))
+        entry = next((e for e in self.nv.key_table if e.eui64 == wanted), None)
+        return zt.KeyData(bytes.fromhex(entry.key)) if entry is not None else None
 
     def transient_key_for(self, eui64: zt.EUI64) -> zt.KeyData | None:
         now = self._clock()
