@@ -30,8 +30,8 @@ from types import MappingProxyType
 from harness.errors import DomainError, InputError
 from harness.smets.alerts import N24, N24Trigger
 from harness.smets.clock import Clock
-from harness.smets.dcc_join import JoinServices
 from harness.smets.connectivity import FIRST_CONNECTIVITY_TARGET, ChState, ConnectivityMeasure, WanHistory
+from harness.smets.dcc_join import JoinServices
 from harness.smets.device_log import DEFAULT_JOIN_TIME_UNIT
 from harness.smets.duis import (
     CATALOGUE,

@@ -164,9 +164,7 @@ class JoinServices:
         if not self.registration.is_authorised_for_device(party, eui, d.clock.now()):
             raise NotAuthorisedForDevice(f"{eui.dcc}: {party} is not the supplier registered for the device's MPxN "
                                          "in the SMI (record it with 8.4 UpdateMPxN); install code not stored")
-        store = service._codes
-        assert isinstance(store, InstallCodeStore)
-        store.put(eui, code, f"MP281 deposit by {party.name}")
+        service.hold(eui, code, f"MP281 deposit by {party.name}")
 
 
 # The SMI's install-code store needs an owner: the DCC itself (a nominal Party; it sends no DUIS).
