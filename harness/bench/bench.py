@@ -23,6 +23,7 @@ from typing import Any
 
 import zigpy.types as zt
 
+from harness.bench.duis_evidence import observe_alerts
 from harness.bench.frame_log import FrameLog
 from harness.bench.han_link import HanLink
 from harness.bench.supplier import Supplier
@@ -193,8 +194,8 @@ class Bench:
             code = self.rig.install_code(role)
             device_type = DEVICE_TYPES[role]
             mpxn = MPRN if device_type is DeviceType.GSME else MPAN
+            # Which MPxN the meter serves reaches the SMI through DUIS (8.11 ImportMPxN, 8.4 UpdateMPxN), not here.
             self.smi.add_device(eui, device_type, mpxn=None)
-            self.registration.associate(eui, mpxn)
             device = BenchDevice(role, spec, eui, device_type, mpxn, code.code, self._power_for(spec))
             self.supplier_for(device).store.put(eui, code.code, "manufacturer delivery file")
             self.devices[role] = device
@@ -378,6 +379,7 @@ class Bench:
             device=a.device.dcc if a.device else None,
             log=[{"eui64": e.dcc, "hash_present": bool(h)} for e, h in a.entries]))
         self.wan.add_state_listener(lambda chf, up, at: t.record("wan", chf=chf.dcc, state="up" if up else "down"))
+        observe_alerts(self.evidence, self.dcc)  # the alerts as DUIS XML, in the bundle and on the timeline
 
     async def _prompt_operator(self, eui: Eui64) -> None:
         device = self.device_by_eui(eui)

@@ -226,8 +226,8 @@ class HubDutBench:
         self.dcc = Dcc(clock, self.smi, self.registration, self.hub, self.emulated_wan)
         self.smi.add_device(self.chf, DeviceType.CHF)
         self.registration.register(MPAN, INSTALLING, clock.now())
+        # The meter's MPxN reaches the SMI through the 8.11 ImportMPxN, as with a real DCC: not patched in here.
         self.smi.add_device(self.meter.eui64, self.meter.device_type, mpxn=None)
-        self.registration.associate(self.meter.eui64, MPAN)
         t = self.evidence.timeline
         self.hub.alert_observers.append(lambda a: t.record(
             "alert", code=f"0x{a.code:04X}", name=a.name, cause=str(a.cause),

@@ -11,11 +11,17 @@ from datetime import datetime, timedelta
 from harness.bench.bench import GAINING, Bench, BenchDevice
 from harness.bench.supplier import Supplier
 from harness.drivers.base import JoinedDevice
-from harness.smets.duis import ChfInstallSuccessNoSmWan, ChfInstallSuccessSmWan, Response, ResponseCode
+from harness.smets.duis import (
+    ChfInstallSuccessNoSmWan,
+    ChfInstallSuccessSmWan,
+    Response,
+    ResponseCode,
+    UpdateInventory,
+)
 from harness.smets.identities import DeviceType
 from harness.smets.install_codes import HandoverRequest, InstallerBehaviour, Mp121Handover
 from harness.smets.smi import SmiStatus
-from harness.smets.workdays import add_working_days
+from harness.smets.workdays import add_working_days, working_days_between
 
 
 class StepFailed(AssertionError):
@@ -48,11 +54,22 @@ def install_and_leave(bench: Bench, device: BenchDevice) -> datetime:
     expect(supplier.send(ChfInstallSuccessNoSmWan(bench.chf, device.mpxn), bench.dcc.dcc_eui), ResponseCode.I0,
            "8.14.2")
     installed = bench.clock.now()
+    record_meter_mpxn(bench, device)
     expect(supplier.update_han_device_log_add(device.eui64, bench.chf, mpxn=device.mpxn), ResponseCode.E20,
            "8.11 with the WAN down")
     if device.eui64 in bench.hub.device_log:
         raise StepFailed("8.11 reached the CH although the SM WAN is down")
     return installed
+
+
+def record_meter_mpxn(bench: Bench, device: BenchDevice) -> None:
+    """SRV 8.4 UpdateMPxN: the installing supplier records in the SMI which MPxN the meter serves. At a no-WAN site
+    8.11 (whose ImportMPxN would do it) cannot reach the CH, so this is how the SMI learns it (dcc_join.py)."""
+    if device.device_type not in (DeviceType.ESME, DeviceType.GSME):
+        return
+    note(bench, f"record the {device.role.upper()}'s MPxN in the SMI (SRV 8.4 UpdateMPxN)")
+    expect(bench.supplier_for(device).send(UpdateInventory.update_mpxn(device.eui64, device.mpxn), bench.dcc.dcc_eui),
+           ResponseCode.I0, "8.4 UpdateMPxN")
 
 
 def restore_wan_after(bench: Bench, days: float) -> None:
@@ -81,8 +98,11 @@ def mp121_handover(bench: Bench, device: BenchDevice, *,
     bench.evidence.timeline.record("mp121.handover", device=device.eui64.dcc, status=str(request.status),
                                    requested_at=asked, answered_at=request.answered_at)
     if request.answered_at is not None:
-        bench.evidence.record.measure("mp121_handover_time", (request.answered_at - asked).total_seconds() / 86400,
-                                      "days", target=7.0)  # 5 working days are at most 7 calendar days
+        # MP121's target is 5 Working Days (domain.md §2.3 [MP121]), counted on the bank-holiday calendar
+        # (workdays.py): a 5-WD answer across Easter is 9 calendar days and still on time.
+        bench.evidence.record.measure("mp121_handover_time",
+                                      working_days_between(asked.date(), request.answered_at.date()),
+                                      "working_days", target=handover.response_working_days)
     return request
 
 

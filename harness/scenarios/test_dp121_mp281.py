@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from harness.bench import steps
-from harness.smets.install_codes import Mp281CodeService, NotAuthorisedForDevice
+from harness.smets.install_codes import NotAuthorisedForDevice
 from harness.smets.smi import SmiStatus
 
 pytestmark = pytest.mark.timeout(120)
@@ -15,9 +15,11 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.mark.sec("DP121", "MP281")
 async def test_mp281_gaining_supplier_gets_the_code_from_the_smi(bench):
     esme = bench.device("esme")
-    bench.dcc.install_code_service = Mp281CodeService({esme.eui64: esme.install_code}, bench.registration)
+    bench.dcc.enable_mp281()
 
-    steps.install_and_leave(bench, esme)
+    steps.install_and_leave(bench, esme)  # records the ESME's MPxN in the SMI (8.4), as the DCC needs for MP281
+    installing = bench.supplier_for(esme)
+    bench.dcc.deposit_install_code(installing.party, esme.eui64, installing.store.get(esme.eui64))
     steps.change_of_supplier(bench, esme, effective_in_days=15)
     steps.restore_wan_after(bench, 20)
 

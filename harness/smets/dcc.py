@@ -43,6 +43,7 @@ from harness.errors import DomainError, InputError, SrvRejected
 from harness.smets.alerts import N24, N24Trigger
 from harness.smets.clock import Clock
 from harness.smets.connectivity import FIRST_CONNECTIVITY_TARGET, ChState, ConnectivityMeasure, WanHistory
+from harness.smets.dcc_join import JoinServices
 from harness.smets.device_log import DEFAULT_JOIN_TIME_UNIT
 from harness.smets.dcc_outbox import UserOutbox
 from harness.smets.duis import (
@@ -144,7 +145,7 @@ class _Scheduled:
     timer: object | None = None
 
 
-class Dcc:
+class Dcc(JoinServices):
     """The DCC, its Smart Metering Inventory and its view of each CH (see the module docstring for the rules).
 
     Options ([U] facts, each with its default and source in docs/duis-and-dcc.md):
@@ -214,6 +215,7 @@ class Dcc:
         self._transforms: dict[RequestId, tuple[Request, bytes]] = {}  # CV 4 answered, CV 5 not yet received
         self._scheduled: list[_Scheduled] = []
         self._signed_execution: dict[RequestId, datetime | None] = {}  # a SignedPreCommand's ExecutionDateTime
+        self.device_alert_observers: list[Callable[[object], None]] = []  # each CS14 / GCS62 as the DCC gets it
         self._queues: dict[Eui64, deque[_Queued]] = {}
         self._backups: dict[Eui64, ChfAlert] = {}  # last CS14 per CHF: the 8.12.1 backup
         self._installed_at: dict[Eui64, datetime] = {}
@@ -652,6 +654,10 @@ class Dcc:
     # == alerts from the CH ======================================================================================
     def _on_device_alert(self, alert: ChfAlert) -> None:
         self.device_alerts.append(alert)
+        for observer in list(self.device_alert_observers):  # before any DCC alert it causes (N24)
+            observer(alert)
+        if self._on_gpf_alert(alert):  # GCS62 from the GPF: its backup for 8.12.2 (dcc_join.py)
+            return
         self._backups[alert.chf] = alert
         if alert.cause is not LogChangeKind.JOINED or alert.device is None:
             return

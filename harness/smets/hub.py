@@ -29,8 +29,10 @@ from enum import StrEnum
 
 from harness.errors import DomainError, InputError
 from harness.smets.clock import Clock
+from harness.smets import hub_gpf as _gpf
 from harness.smets.device_log import ChfDeviceLog, DeviceLogEntry, DeviceLogFull, GpfDeviceLog, NotInDeviceLog
 from harness.smets.duis.request_id import RequestId
+from harness.smets.gbcs_frame import CCS01_LOG_FULL, CCS01_SUCCESS, ccs01_response
 from harness.smets.duis.responses import DeviceLogRead, DeviceResult
 from harness.smets.identities import DeviceType, Eui64
 
@@ -166,6 +168,9 @@ class CommsHub:
             "CCS07": self._read_log,
             "CS07": self._cs07,
         }.get(command.use_case, self._for_device)
+        join_handler = _gpf.USE_CASES.get(command.use_case)  # CS03 / CS04 / GCS59: hub_gpf.py
+        if join_handler is not None:
+            return join_handler(self, command)
         return handler(command)
 
     def _ccs01(self, c: HubCommand) -> DeviceResult:
@@ -174,12 +179,19 @@ class CommsHub:
         try:
             outcome = self.device_log.add(c.device, c.device_type, c.install_code, c.join_time_period)
         except DeviceLogFull as exc:
-            return DeviceResult(False, f"register_device failed: {exc}")
+            # The failure is in the CCS01 response's DLMS results (gbcs_frame.CCS01_LOG_FULL), as a DUIS User sees it.
+            return DeviceResult(False, f"register_device failed: {exc}", gbcs=self._ccs01_gbcs(c, CCS01_LOG_FULL))
         if outcome.duplicate:
             # §1.4: success, key discarded, existing link key untouched. No entry changed, so no CS14.
-            return DeviceResult(True, "duplicate add: already in the CHF device log; new install code discarded")
+            return DeviceResult(True, "duplicate add: already in the CHF device log; new install code discarded",
+                                gbcs=self._ccs01_gbcs(c, CCS01_SUCCESS))
         self._changed(LogChangeKind.ADDED, outcome.entry)
-        return DeviceResult(True, "added to the CHF device log")
+        return DeviceResult(True, "added to the CHF device log", gbcs=self._ccs01_gbcs(c, CCS01_SUCCESS))
+
+    def _ccs01_gbcs(self, c: HubCommand, results: tuple[int, int, int]) -> bytes:
+        # The response counter is the ACB's command counter in GBCS; the harness has none and reuses the DUIS one.
+        return ccs01_response(chf=self.chf, supplier=c.request_id.originator, supplier_counter=c.request_id.counter,
+                              counter=c.request_id.counter, results=results)
 
     def _ccs02(self, c: HubCommand) -> DeviceResult:
         if c.device is None:

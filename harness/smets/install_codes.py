@@ -307,6 +307,16 @@ class Mp281CodeService:
         self._registration = registration
         self.served: list[tuple[datetime, Party, Eui64]] = []  # who got which code when (no code values)
 
+    def hold(self, eui: Eui64 | str, code: bytes, source: str) -> None:
+        """Put a code in the SMI (MP281 deposit; who may deposit is the DCC's check, dcc_join.py)."""
+        eui = Eui64.parse(eui, where="device ID")
+        if isinstance(self._codes, InstallCodeStore):
+            self._codes.put(eui, code, source)
+        elif isinstance(self._codes, dict):
+            self._codes[eui] = _as_code(code, eui, "install code")
+        else:
+            raise DomainError(f"{eui.dcc}: this SMI's install codes are read-only ({type(self._codes).__name__})")
+
     def _lookup(self, eui: Eui64) -> bytes | None:
         if isinstance(self._codes, InstallCodeStore):
             return self._codes.get(eui)

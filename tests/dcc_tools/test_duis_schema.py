@@ -22,6 +22,7 @@ from tests.dcc_tools.oracle import SCHEMA_DIR, require_schema, request_templates
 ESME = Eui64.parse("00-DB-12-34-56-78-90-A0")
 GSME = Eui64.parse("00-DB-12-34-56-78-90-A1")
 CHF = Eui64.parse("00-DB-12-34-56-78-90-A2")
+GPF = Eui64.parse("00-DB-12-34-56-78-90-A3")
 SUPPLIER = "90-B3-D5-1F-30-01-00-00"
 AT = datetime(2024, 3, 1, 9, 30, tzinfo=timezone.utc)
 CERT = "MIIBqzCCAVKgAwIBAgIQJtsQ6ANIt8ar8LjKlyjgWTAKBggqhkjOPQQDAjAa"
@@ -46,6 +47,14 @@ BUILT = [
     (d.RequestHandover(certificates=(CERT, CERT, CERT), certification_path=(CERT,)), ESME),
     (d.UpdateSecurityCredentialsCoS("1312345678118", certificates=(CERT, CERT, CERT), certification_path=(CERT,)),
      ESME),
+    (d.JoinServiceCritical(GSME), ESME),
+    (d.JoinServiceNonCritical(GSME), GPF),
+    (d.UnjoinServiceCritical(GSME), ESME),
+    (d.UnjoinServiceNonCritical(GSME), GPF),
+    (d.RestoreGpfDeviceLog(GPF), GPF),
+    (d.DecommissionDevice(ESME), d.DCC_ACB_EUI),
+    (d.UpdateInventory.delete(ESME), d.DCC_ACB_EUI),
+    (d.UpdateInventory.update_mpxn(ESME, "1312345678118"), d.DCC_ACB_EUI),
 ]
 
 

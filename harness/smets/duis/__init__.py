@@ -23,6 +23,16 @@ from harness.smets.duis.bodies import (
     UpdateHanDeviceLog,
     UpdateSecurityCredentialsCoS,
 )
+from harness.smets.duis.bodies_join import (
+    JOIN_BODY_TYPES,
+    DecommissionDevice,
+    JoinServiceCritical,
+    JoinServiceNonCritical,
+    RestoreGpfDeviceLog,
+    UnjoinServiceCritical,
+    UnjoinServiceNonCritical,
+    UpdateInventory,
+)
 from harness.smets.duis.catalogue import ALL_ROLES, CATALOGUE, DCC_ACB_EUI, SrvSpec, spec_for
 from harness.smets.duis.codes import CommandVariant, ResponseCode
 from harness.smets.duis.request import (
@@ -48,6 +58,8 @@ from harness.smets.duis.responses import (
 )
 from harness.smets.duis.xmlbits import DS_NS, SR_NS, Problem, XmlSyntaxError
 
+BODY_TYPES.update(JOIN_BODY_TYPES)  # one registry for the request reader (bodies_join.py imports bodies.py)
+
 __all__ = [
     "ALL_ROLES", "AntiReplay", "BODY_TYPES", "Body", "CANCELLATION_DATE_TIME", "CATALOGUE", "COUNTER_LIMIT",
     "ChfFaultReturn",
@@ -59,5 +71,6 @@ __all__ = [
     "RequestWanMatrix", "Response", "ResponseCode", "RestoreHanDeviceLog", "SCHEMA_VERSION", "SIGNED_PRE_COMMAND_CVS",
     "SR_NS", "SignedPreCommand", "SrvSpec",
     "UpdateHanDeviceLog", "UpdateSecurityCredentialsCoS", "XmlSyntaxError", "check", "parse_request", "spec_for",
-    "validate",
+    "validate", "DecommissionDevice", "JoinServiceCritical", "JoinServiceNonCritical", "RestoreGpfDeviceLog",
+    "UnjoinServiceCritical", "UnjoinServiceNonCritical", "UpdateInventory",
 ]

@@ -82,5 +82,27 @@ CATALOGUE: Mapping[str, SrvSpec] = MappingProxyType(
 )
 
 
+# Join / Unjoin, Restore GPF Device Log, Decommission, Update Inventory (bodies_join.py). C, ND and roles: [DP]
+# request matrix (domain.md §1.1 [V]); CVs: the RTDS templates (8.7.1 / 8.8.1 CV 4, with 5 the signed return, as
+# for 8.1.1). RTDS targets: 8.7.x / 8.8.x an ESME (A0), a GSME (A1) and other HAN devices (A4, A5); the GPF as a
+# target ("the GSME's path to the GPF Device Log", §2.1 step 6, §4.3) and the full target set are [U].
+_JOIN_TARGETS = frozenset({DeviceType.ESME, DeviceType.GSME, DeviceType.GPF, DeviceType.HCALCS, DeviceType.PPMID})
+CATALOGUE = MappingProxyType({**CATALOGUE, **{s.srv: s for s in (
+    SrvSpec("8.7.1", "8.7", "Join Service (Critical)", True, False, _SUPPLIERS, frozenset({4, 5}),
+            "JoinServiceCritical", _JOIN_TARGETS),
+    SrvSpec("8.7.2", "8.7", "Join Service (Non-Critical)", False, False, frozenset({"IS", "GS", "OU"}),
+            frozenset({1}), "JoinServiceNonCritical", _JOIN_TARGETS),
+    SrvSpec("8.8.1", "8.8", "Unjoin Service (Critical)", True, False, _SUPPLIERS, frozenset({4, 5}),
+            "UnjoinServiceCritical", _JOIN_TARGETS),
+    SrvSpec("8.8.2", "8.8", "Unjoin Service (Non-Critical)", False, False, frozenset({"IS", "GS", "OU"}),
+            frozenset({1}), "UnjoinServiceNonCritical", _JOIN_TARGETS),
+    # §1.5: GCS59 to the GPF (RTDS target A3) [V].
+    SrvSpec("8.12.2", "8.12", "Restore GPF Device Log", False, False, _SUPPLIERS, frozenset({1}),
+            "RestoreGPFDeviceLog", frozenset({DeviceType.GPF})),
+    _nd("8.3", "8.3", "Decommission Device", _SUPPLIERS, "DecommissionDevice"),
+    _nd("8.4", "8.4", "Update Inventory", ALL_ROLES, "UpdateInventory"),
+)}})
+
+
 def spec_for(srv: str) -> SrvSpec | None:
     return CATALOGUE.get(srv)

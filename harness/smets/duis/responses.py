@@ -144,6 +144,8 @@ class DeviceResult:
     success: bool
     detail: str = ""
     reached: bool = True  # False: the device is not on the CH's HAN, nothing answered (the DCC gives E20)
+    gbcs_response_code: int | None = None  # join / unjoin / GCS59 response code (domain.md §1.7), if any
+    gbcs: bytes | None = field(default=None, repr=False, compare=False)  # the device's GBCS response, where encoded (gbcs_frame)
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,8 @@ class Response:
         add(msg, "ServiceReferenceVariant", self.srv)
         if isinstance(self.payload, (DspWanMatrix, NoPremisesFound, DspInventory, PreCommand)):
             self.payload.write(msg, self.request_elems)
+        elif isinstance(self.payload, DeviceResult) and self.payload.gbcs is not None and self.code.is_success:
+            add(msg, "GBCSPayload", base64.b64encode(self.payload.gbcs).decode("ascii"))  # the device's own answer
         ET.indent(root)
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 

@@ -1,0 +1,73 @@
+"""Device alerts and DCC alerts as the DCC sends them to a User: DUIS `Response` documents.
+
+Shape from DUIS Schema V5.1 (`Response{Header{ResponseCode, ResponseDateTime}, Body{DeviceAlertMessage |
+DCCAlertMessage}}`; the Header's RequestID and ResponseID are optional) and [DP] `test/duis.test.ts`
+(domain.md §1.2 [V for the shapes]):
+* `DeviceAlertMessage{AlertCode (hexBinary, e.g. 8F12), GBCSPayload (base64)}`: the CS14 alert bytes
+  (gbcs_frame.cs14_alert; its MAC is a placeholder) or, for a GPF's GCS62, no GBCS encoding yet (not written);
+* `DCCAlertMessage{DCCAlertCode, DCCAlert{UpdateHANDeviceLogResult{UpdateHANDeviceLogServiceRequestID}}}` for N24.
+
+The CS14 payload carries the hashed TC link keys of the CHF log: unless `reveal_secrets`, each hash's octets are
+written as zeros (its length kept) and an XML comment says so, so the document stays schema-valid and says what
+was hidden.
+"""
+
+from __future__ import annotations
+
+import base64
+import xml.etree.ElementTree as ET
+from datetime import datetime
+
+from harness.smets.duis.request import SCHEMA_VERSION
+from harness.smets.duis.responses import DccAlert
+from harness.smets.duis.xmlbits import DS_NS, SR_NS, add, sr
+from harness.smets.gbcs_frame import cs14_alert
+
+__all__ = ["dcc_alert_xml", "device_alert_xml", "REDACTED_NOTE"]
+
+REDACTED_NOTE = ("GBCSPayload: hashed TC link keys written as zero octets (redacted; the run's reveal-secrets option keeps them). "
+                 "MAC: 12 zero octets (GBCS security is not computed by the harness).")
+MAC_NOTE = "GBCSPayload MAC: 12 zero octets (GBCS security is not computed by the harness)."
+
+
+def _document(at: datetime) -> tuple[ET.Element, ET.Element]:
+    ET.register_namespace("sr", SR_NS)
+    ET.register_namespace("ds", DS_NS)
+    root = ET.Element(sr("Response"), {"schemaVersion": SCHEMA_VERSION})
+    header = add(root, "Header")
+    add(header, "ResponseCode", "I0")
+    add(header, "ResponseDateTime", at.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
+    return root, add(root, "Body")
+
+
+def _text(root: ET.Element) -> str:
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def dcc_alert_xml(alert: DccAlert) -> str:
+    """N24 (and any DCC alert carrying an UpdateHANDeviceLogResult) as a DUIS DCCAlertMessage."""
+    root, body = _document(alert.at)
+    msg = add(body, "DCCAlertMessage")
+    add(msg, "DCCAlertCode", alert.code)
+    result = add(add(msg, "DCCAlert"), "UpdateHANDeviceLogResult")
+    add(result, "UpdateHANDeviceLogServiceRequestID", str(alert.request_id))
+    return _text(root)
+
+
+def device_alert_xml(alert: object, *, counter: int = 1, reveal_secrets: bool = False) -> str | None:
+    """A CHF's CS14 (0x8F12) as a DUIS DeviceAlertMessage; None for alerts the harness has no GBCS encoding of."""
+    entries = getattr(alert, "entries", None)
+    if getattr(alert, "code", None) != 0x8F12 or entries is None:
+        return None
+    shown = tuple((eui, hashed if reveal_secrets else bytes(len(hashed))) for eui, hashed in entries)
+    payload = cs14_alert(chf=alert.chf, at=alert.at, backup_at=alert.at,  # type: ignore[attr-defined]
+                         extended_pan_id=alert.extended_pan_id, entries=shown,  # type: ignore[attr-defined]
+                         counter=counter)
+    root, body = _document(alert.at)  # type: ignore[attr-defined]
+    msg = add(body, "DeviceAlertMessage")
+    add(msg, "AlertCode", f"{alert.code:04X}")  # type: ignore[attr-defined]
+    add(msg, "GBCSPayload", base64.b64encode(payload).decode("ascii"))
+    text = _text(root)
+    note = MAC_NOTE if reveal_secrets else REDACTED_NOTE
+    return text.replace("\n", f"\n<!-- {note} -->\n", 1)
