@@ -34,6 +34,7 @@ from harness.bench.bench import (
     MPAN,
 )
 from harness.bench.frame_log import BENCH_LOGGERS
+from harness.dcc_keystore import bench_keystore, dcc_signatures
 from harness.drivers.meter_stick import MeterStick, StickJoin
 from harness.drivers.operator import ConsoleOperator, Operator, ScriptedOperator
 from harness.drivers.power import CommandPowerSwitch
@@ -54,7 +55,7 @@ from harness.rig import Rig
 from harness.smets.clock import VirtualClock
 from harness.smets.dcc import Dcc
 from harness.smets.device_log import ChfDeviceLog, install_code_link_key
-from harness.smets.duis import CommissionDevice, Request
+from harness.smets.duis import CommissionDevice, Keystore, Request, SignatureInvalid
 from harness.smets.hub import CommsHub
 from harness.smets.hub_han import ChfJoinAuthority
 from harness.smets.identities import DeviceType, Eui64, Party
@@ -85,16 +86,19 @@ class StickMeter:
 
 
 class DutSupplier:
-    """A DCC User on the topology-2 bench: its own install-code store; DUIS requests go through the DuisLink."""
+    """A DCC User on the topology-2 bench: its own install-code store; DUIS requests go through the DuisLink,
+    signed with this User's key from the keystore; the answer's signature is checked and noted on the timeline."""
 
     def __init__(self, party: Party, link: DuisLink, evidence: EvidenceBundle, counter: Any,
-                 now: Callable[[], datetime]) -> None:
+                 now: Callable[[], datetime], *, keystore: Keystore | None = None) -> None:
         self.party = party
         self._now = now  # the sender's clock for time-stamped bodies (8.1.1 CurrentDateTime)
         self.store = InstallCodeStore(party)
         self._link = link
         self._evidence = evidence
         self._counter = counter
+        self._keystore = keystore if keystore is not None else bench_keystore()
+        self.signer = self._keystore.signer_for(party.user_id)
         self.replies: list[DuisReply] = []
 
     @property
@@ -108,12 +112,20 @@ class DutSupplier:
                                 command_variant=command_variant)
         self._evidence.timeline.record("srv.request", supplier=self.name, srv=request.srv,
                                        request_id=str(request.request_id), summary=request.summary(),
-                                       via=self._link.name)
-        reply = await self._link.submit(request.to_xml(), self.party)
+                                       via=self._link.name, signed_by=self.signer.cert.name)
+        reply = await self._link.submit(request.to_xml(self.signer), self.party)
         self.replies.append(reply)
         self._evidence.timeline.record("srv.response", supplier=self.name, srv=reply.srv,
-                                       request_id=reply.request_id, code=reply.code)
+                                       request_id=reply.request_id, code=reply.code,
+                                       signature=self._signature_of(reply.xml))
         return reply
+
+    def _signature_of(self, xml: str) -> str:
+        """What the answer's XML-DSig says: 'valid (signer)', 'unsigned' (DUIS allows it) or 'invalid: why'."""
+        try:
+            return f"valid ({self._keystore.verifier().verify(xml).signer.name})"
+        except SignatureInvalid as exc:
+            return "unsigned" if exc.reason == "missing" else f"invalid: {exc}"
 
 
 class HubDutBench:
@@ -143,6 +155,10 @@ class HubDutBench:
         self.emulated_wan: EmulatedWan | None = None
         self.dcc: Dcc | None = None
         self.hub_node: Any = None  # harness.emulation.comms_hub.EmulatedCommsHub
+        # DUIS is signed: the DCC Boxed test keystore when installed (what a DCC Boxed test system trusts), else a
+        # per-run test CA that only the emulated DCC trusts (docs/duis-and-dcc.md "Signing").
+        self.keystore = bench_keystore()
+        evidence.record.provenance["duis_keystore"] = self.keystore.source
         self.ncp: Any = None
         self.medium: Any = None
         self.sniffer: Any = None
@@ -157,8 +173,8 @@ class HubDutBench:
         # A real hub and DCC test system keep real time, so their senders stamp 8.1.1 with the wall clock; the
         # emulated domain runs on the bench's virtual clock.
         now = self.clock.now if rig.hub.kind == "emulated" else (lambda: datetime.now(timezone.utc))
-        self.installing_supplier = DutSupplier(INSTALLING, link, evidence, counter, now)
-        self.gaining_supplier = DutSupplier(GAINING, link, evidence, counter, now)
+        self.installing_supplier = DutSupplier(INSTALLING, link, evidence, counter, now, keystore=self.keystore)
+        self.gaining_supplier = DutSupplier(GAINING, link, evidence, counter, now, keystore=self.keystore)
         self.installing_supplier.store.put(self.meter.eui64, self.meter.install_code, "manufacturer delivery file")
         self.stick: MeterStick | None = None
         self._stack = contextlib.AsyncExitStack()
@@ -176,7 +192,8 @@ class HubDutBench:
         self.authority = ChfJoinAuthority(self.hub, clock)
         self.emulated_wan = EmulatedWan(clock)
         self.emulated_wan.attach(self.hub, up=True)
-        self.dcc = Dcc(clock, self.smi, self.registration, self.hub, self.emulated_wan)
+        self.dcc = Dcc(clock, self.smi, self.registration, self.hub, self.emulated_wan,
+                       signatures=dcc_signatures(self.keystore))
         self.smi.add_device(self.chf, DeviceType.CHF)
         self.registration.register(MPAN, INSTALLING, clock.now())
         self.smi.add_device(self.meter.eui64, self.meter.device_type, mpxn=None)

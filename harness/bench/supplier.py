@@ -1,7 +1,8 @@
 """A supplier on the bench: a DCC User with its own install-code store, sending DUIS requests through the DCC.
 
 Every request and response goes on the timeline, and each response time (virtual: the DCC may queue a request
-until the WAN returns) becomes a named measurement.
+until the WAN returns) becomes a named measurement. Every request is signed with the supplier's key from the
+keystore (its User ID's certificate; harness.dcc_keystore.bench_keystore by default) before the DCC sees it.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+from harness.dcc_keystore import bench_keystore
 from harness.evidence.bundle import EvidenceBundle
 from harness.smets.dcc import Dcc
-from harness.smets.duis import CommissionDevice, Request, Response, UpdateHanDeviceLog
+from harness.smets.duis import CommissionDevice, DuisSigner, Keystore, Request, Response, UpdateHanDeviceLog
 from harness.smets.identities import Eui64, Party
 from harness.smets.install_codes import InstallCodeStore
 
@@ -25,26 +27,37 @@ class NoInstallCode(LookupError):
 
 class Supplier:
     def __init__(self, party: Party, dcc: Dcc, evidence: EvidenceBundle, *,
-                 counters: Callable[[], int] | None = None) -> None:
+                 counters: Callable[[], int] | None = None, keystore: Keystore | None = None) -> None:
         self.party = party
         self.store = InstallCodeStore(party)
         self._dcc = dcc
         self._evidence = evidence
         self._counter = counters or itertools.count(1).__next__
+        self._keystore = keystore if keystore is not None else bench_keystore()
+        self._signer: DuisSigner | None = None
         self.responses: list[Response] = []
 
     @property
     def name(self) -> str:
         return self.party.name
 
+    @property
+    def signer(self) -> DuisSigner:
+        """The key this supplier signs with: its User ID's certificate in the keystore."""
+        if self._signer is None:
+            self._signer = self._keystore.signer_for(self.party.user_id)
+        return self._signer
+
     def send(self, body: Any, target: Eui64 | str, *, command_variant: int | None = None) -> Response:
         if isinstance(body, CommissionDevice):  # 8.1.1 carries the sender's clock (virtual here)
             body = body.at(self._dcc.clock.now())
         request = Request.build(body, originator=self.party.user_id, target=Eui64.parse(target),
                                 counter=self._counter(), command_variant=command_variant)
+        xml = request.to_xml(self.signer)
         self._evidence.timeline.record("srv.request", supplier=self.name, srv=request.srv,
-                                       request_id=str(request.request_id), summary=request.summary())
-        response = self._dcc.submit(request, self.party)
+                                       request_id=str(request.request_id), summary=request.summary(),
+                                       signed_by=self.signer.cert.name)
+        response = self._dcc.submit(xml, self.party)
         self.responses.append(response)
         self._evidence.timeline.record("srv.response", supplier=self.name, srv=response.srv,
                                        request_id=str(response.request_id), code=str(response.code),

@@ -179,7 +179,9 @@ class EmulatedDuisLink:
 
     async def submit(self, request_xml: str, sender: Any) -> DuisReply:
         response = self.dcc.submit(request_xml, sender)
-        return DuisReply(str(response.request_id), response.code.value, response.srv, response.to_xml())
+        signing = getattr(self.dcc, "signatures", None)  # the DCC signs its answers when it has a key
+        xml = response.to_xml(signing.signer if signing is not None else None)
+        return DuisReply(str(response.request_id), response.code.value, response.srv, xml)
 
 
 class DuisHttpLink:

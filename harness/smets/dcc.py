@@ -41,6 +41,7 @@ from harness.smets.duis import (
     ChfInstallSuccessSmWan,
     ChfNoFaultReturn,
     DccAlert,
+    DccSignatures,
     DeviceLogRead,
     DevicePrenotification,
     DeviceResult,
@@ -136,6 +137,7 @@ class Dcc:
         join_time_unit: timedelta = DEFAULT_JOIN_TIME_UNIT,
         first_connectivity_target: timedelta = FIRST_CONNECTIVITY_TARGET,
         ou_8_11_type2_only: bool = True,
+        signatures: DccSignatures | None = None,
     ) -> None:
         if wan_down_policy not in WAN_DOWN_POLICIES:
             raise InputError(f"{wan_down_policy!r} is not one of {', '.join(WAN_DOWN_POLICIES)}",
@@ -156,6 +158,7 @@ class Dcc:
         self.join_time_unit = join_time_unit
         self.first_connectivity_target = first_connectivity_target
         self.ou_8_11_type2_only = ou_8_11_type2_only
+        self.signatures = signatures  # None: requests' signatures are not verified (docs: "Signing")
 
         self.anti_replay = AntiReplay()
         self.responses: list[Response] = []
@@ -194,6 +197,10 @@ class Dcc:
         """Answer one DUIS request from `sender`; every answer is also kept in `responses`."""
         xml = request.to_xml() if isinstance(request, Request) else request
         req, coded = read_request(xml, dcc_eui=self.dcc_eui)
+        if self.signatures is not None:  # XML-DSig first: an unauthenticated request goes no further
+            refused = self.signatures.refusal(xml, req.request_id.originator)
+            if refused is not None:
+                return self._answer(req, self.signatures.failure_code, refused)
         try:
             return self._process(req, sender, coded)
         except _Refusal as refusal:

@@ -35,10 +35,22 @@ from harness.smets.duis.responses import (
     NoPremisesFound,
     Response,
 )
+from harness.smets.duis.keystore import GeneratedKeystore, Keystore, NoCredential
+from harness.smets.duis.signing import (
+    Credential,
+    DccSignatures,
+    DuisSigner,
+    DuisVerifier,
+    SignatureInvalid,
+    SignerCert,
+    Verified,
+)
 from harness.smets.duis.xmlbits import DS_NS, SR_NS, Problem, XmlSyntaxError
 
 __all__ = [
     "ALL_ROLES", "AntiReplay", "BODY_TYPES", "Body", "CATALOGUE", "COUNTER_LIMIT", "ChfFaultReturn",
+    "Credential", "DccSignatures", "DuisSigner", "DuisVerifier", "GeneratedKeystore", "Keystore", "NoCredential",
+    "SignatureInvalid", "SignerCert", "Verified",
     "ChfInstallSuccessNoSmWan", "ChfInstallSuccessSmWan", "ChfNoFaultReturn", "CommandVariant", "CommissionDevice",
     "DCC_ACB_EUI", "DS_NS", "DccAlert", "DeviceLogRead", "DevicePrenotification", "DeviceResult", "DspInventory",
     "DspWanMatrix", "DuisSchemaError", "INSTALL_CODE_OCTETS", "InventoryDevice", "NoPremisesFound", "Problem",

@@ -15,12 +15,16 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from harness.smets.identities import Eui64
 from harness.smets.duis.codes import ResponseCode
 from harness.smets.duis.request import SCHEMA_VERSION
 from harness.smets.duis.request_id import RequestId
 from harness.smets.duis.xmlbits import DS_NS, SR_NS, add, sr, xs_bool
+
+if TYPE_CHECKING:
+    from harness.smets.duis.signing import DuisSigner
 
 __all__ = [
     "Response",
@@ -157,7 +161,9 @@ class Response:
     def ok(self) -> bool:
         return self.code.is_success
 
-    def to_xml(self) -> str:
+    def to_xml(self, signer: DuisSigner | None = None) -> str:
+        """The DCC's answer, signed by `signer` (the DCC's DspXmlSign credential) when given; DUIS lets a Response
+        go unsigned (the schema's Signature is optional there, and DCC Boxed sends error responses unsigned)."""
         ET.register_namespace("sr", SR_NS)
         ET.register_namespace("ds", DS_NS)
         root = ET.Element(sr("Response"), {"schemaVersion": SCHEMA_VERSION})
@@ -171,6 +177,8 @@ class Response:
         add(msg, "ServiceReferenceVariant", self.srv)
         if isinstance(self.payload, (DspWanMatrix, NoPremisesFound, DspInventory)):
             self.payload.write(msg, self.request_elems)
+        if signer is not None:
+            return signer.sign(ET.tostring(root, encoding="unicode"))
         ET.indent(root)
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
