@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: bench test bench-perf bench-perf-fleet tshark herdsman openssl dcc-tools chromium tmux clean
+.PHONY: bench test bench-perf bench-perf-fleet tshark herdsman openssl dcc-tools java chromium tmux clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,15 @@ $(DCC_TOOLS)/.installed: $(STAMP)
 	rm -rf tool-jar && ../../$(PY) -m zipfile -e smartdcc-duis-sign-wrap-0.1.2/package/dist/tool.jar tool-jar && \
 	touch .installed
 
+# A Java runtime runs the DCC's signing tool itself (tool.jar: Sign/Validate) in tests/dcc_tools/test_duis_signing.py.
+java:
+	@if command -v java >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing a Java runtime (apt-get default-jre-headless)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null || echo "java install failed"; \
+	else echo "java not installed and cannot install it here (not root or no apt-get)"; fi
+
 # The OpenSSL CLI is the independent oracle for sect283k1 (CBKE suite 2) in tests/zigbee/test_cbke_openssl.py.
 openssl:
 	@if command -v openssl >/dev/null 2>&1; then :; \
@@ -79,7 +88,7 @@ openssl:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null || echo "openssl install failed"; \
 	else echo "openssl not installed and cannot install it here (not root or no apt-get)"; fi
 
-test: $(STAMP) tshark herdsman openssl dcc-tools chromium tmux
+test: $(STAMP) tshark herdsman openssl dcc-tools java chromium tmux
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --junitxml=reports/junit.xml
 	# topology 2 (hub under test): its scenarios run on the hub-DUT rig (the run above deselects them)
 	$(PY) -m pytest -q harness/scenarios/hub_dut --rig rigs/hub-dut-emulated.yaml --junitxml=reports/junit-hub-dut.xml

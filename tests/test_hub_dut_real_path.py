@@ -24,6 +24,7 @@ import pytest
 
 from harness.bench.bench import GAINING, INSTALLING, MPAN
 from harness.bench.hub_dut import HubDutBench
+from harness.dcc_keystore import bench_keystore, dcc_signatures
 from harness.emulation.comms_hub import EmulatedCommsHub
 from harness.emulation.medium import Medium
 from harness.emulation.ncp.joining import EmulatedJoinerStack
@@ -62,7 +63,9 @@ class Lab:
         self.hub = CommsHub(clock, CHF, device_log=ChfDeviceLog(clock))
         self.wan = EmulatedWan(clock)
         self.wan.attach(self.hub)
-        self.dcc = Dcc(clock, self.smi, registration, self.hub, self.wan)
+        # A DCC test system verifies each request's XML-DSig and signs its answers (the bench's keystore).
+        self.signatures = dcc_signatures(bench_keystore())
+        self.dcc = Dcc(clock, self.smi, registration, self.hub, self.wan, signatures=self.signatures)
         self.authority = ChfJoinAuthority(self.hub, clock)
         self.medium = Medium()
         self.node = EmulatedCommsHub(self.medium, CHF.to_zigpy(), self.authority, channel=25)
@@ -89,7 +92,7 @@ class Lab:
                     return
                 originator = body.split(b"<sr:RequestID>")[1].split(b":")[0].decode()
                 response = on_loop(lambda: lab.dcc.submit(body, lab.parties[originator]))
-                self._answer(200, response.to_xml().encode())
+                self._answer(200, response.to_xml(lab.signatures.signer).encode())
 
             def _answer(self, status: int, body: bytes) -> None:
                 self.send_response(status)
@@ -180,6 +183,9 @@ async def test_a_real_hub_rig_runs_scenario_a_through_http_and_tcp(tmp_path: Pat
         assert [r.code.value for r in lab.dcc.outbox.waiting(INSTALLING.user_id)] == ["I0", "I0"]
         assert not bench.installing_supplier.observes_responses
         assert lab.smi.status(STICK).value == "Commissioned"
+        # Signed both ways: the lab's DCC verified each request; the bench verified each signed answer.
+        answers = [e for e in bench.evidence.timeline.events if e.kind == "srv.response"]
+        assert answers and all(e.fields["signature"].startswith("valid (") for e in answers), answers
 
 
 async def test_a_real_hub_rig_runs_scenario_d_and_cuts_the_wan_by_power(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from harness.bench.frame_log import FrameLog
 from harness.bench.han_link import HanLink
 from harness.bench.supplier import Supplier
 from harness.coverage_file import load_coverage_db
+from harness.dcc_keystore import bench_keystore, dcc_signatures
 from harness.drivers.base import JoinedDevice
 from harness.drivers.ezsp import EzspCoordinator
 from harness.bench import clean_state
@@ -118,11 +119,16 @@ class Bench:
         self.wan = EmulatedWan(self.clock)
         self.wan.attach(self.hub, up=True)
         self.coverage = load_coverage_db(COVERAGE_DB, clock=self.clock)
-        self.dcc = Dcc(self.clock, self.smi, self.registration, self.hub, self.wan, coverage=self.coverage)
+        # DUIS is signed end to end: suppliers sign with their keys, the DCC verifies and signs its answers.
+        self.keystore = bench_keystore()
+        evidence.record.provenance["duis_keystore"] = self.keystore.source
+        self.dcc = Dcc(self.clock, self.smi, self.registration, self.hub, self.wan, coverage=self.coverage,
+                       signatures=dcc_signatures(self.keystore))
         counter = itertools.count(1000).__next__
-        self.installing_supplier = Supplier(INSTALLING, self.dcc, evidence, counters=counter)
-        self.installing_gas_supplier = Supplier(INSTALLING_GAS, self.dcc, evidence, counters=counter)
-        self.gaining_supplier = Supplier(GAINING, self.dcc, evidence)
+        self.installing_supplier = Supplier(INSTALLING, self.dcc, evidence, counters=counter, keystore=self.keystore)
+        self.installing_gas_supplier = Supplier(INSTALLING_GAS, self.dcc, evidence, counters=counter,
+                                                keystore=self.keystore)
+        self.gaining_supplier = Supplier(GAINING, self.dcc, evidence, keystore=self.keystore)
         self.devices: dict[str, BenchDevice] = {}
         if operator is None:
             operator = ScriptedOperator() if rig.is_emulated else make_operator(OperatorChannel("auto"))

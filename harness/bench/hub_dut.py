@@ -39,6 +39,7 @@ from harness.bench.bench import (
     MPAN,
 )
 from harness.bench.frame_log import BENCH_LOGGERS
+from harness.dcc_keystore import bench_keystore, dcc_signatures
 from harness.drivers.meter_stick import MeterStick, StickJoin
 from harness.drivers.operator import ConsoleOperator, Operator, ScriptedOperator
 from harness.drivers.power import CommandPowerSwitch
@@ -59,7 +60,7 @@ from harness.rig import Rig
 from harness.smets.clock import VirtualClock
 from harness.smets.dcc import Dcc
 from harness.smets.device_log import ChfDeviceLog, install_code_link_key
-from harness.smets.duis import CommissionDevice, Request, RequestId
+from harness.smets.duis import CommissionDevice, Keystore, Request, RequestId, SignatureInvalid
 from harness.smets.hub import CommsHub
 from harness.smets.hub_han import ChfJoinAuthority
 from harness.smets.identities import DeviceType, Eui64, Party
@@ -95,10 +96,13 @@ class DutSupplier:
     `send` returns the synchronous answer (I99 for a device SRV); `outcome` reads the device's response the DCC
     delivered later (None while none has arrived, or where the link cannot see deliveries: `observes_responses`);
     `send_critical` runs the CV 4 -> CV 5 round trip (Pre-Command, then the signed pre-command, same RequestID).
+
+    Requests are signed with this User's key from the keystore; each answer's signature is checked and noted on
+    the timeline.
     """
 
     def __init__(self, party: Party, link: DuisLink, evidence: EvidenceBundle, counter: Any,
-                 now: Callable[[], datetime]) -> None:
+                 now: Callable[[], datetime], *, keystore: Keystore | None = None) -> None:
         self.party = party
         self._now = now  # the sender's clock for time-stamped bodies (8.1.1 CurrentDateTime)
         self.store = InstallCodeStore(party)
@@ -108,6 +112,8 @@ class DutSupplier:
         self.replies: list[DuisReply] = []  # every answer received: synchronous and delivered
         self._delivered: dict[str, DuisReply] = {}
         self.observes_responses = True  # False once the link said it cannot collect deliveries
+        self._keystore = keystore if keystore is not None else bench_keystore()
+        self.signer = self._keystore.signer_for(party.user_id)
 
     @property
     def name(self) -> str:
@@ -125,7 +131,8 @@ class DutSupplier:
             self._delivered[response.request_id] = response
             self.replies.append(response)
             self._evidence.timeline.record("srv.response", supplier=self.name, srv=response.srv,
-                                           request_id=response.request_id, code=response.code, delivered=True)
+                                           request_id=response.request_id, code=response.code, delivered=True,
+                                           signature=self._signature_of(response.xml))
         return self._delivered.get(reply.request_id)
 
     async def send_critical(self, body: Any, target: Eui64) -> DuisReply:
@@ -147,12 +154,21 @@ class DutSupplier:
     async def _submit(self, request: Request) -> DuisReply:
         self._evidence.timeline.record("srv.request", supplier=self.name, srv=request.srv,
                                        request_id=str(request.request_id), summary=request.summary(),
-                                       command_variant=request.command_variant, via=self._link.name)
-        reply = await self._link.submit(request.to_xml(), self.party)
+                                       command_variant=request.command_variant, via=self._link.name,
+                                       signed_by=self.signer.cert.name)
+        reply = await self._link.submit(request.to_xml(self.signer), self.party)
         self.replies.append(reply)
         self._evidence.timeline.record("srv.response", supplier=self.name, srv=reply.srv,
-                                       request_id=reply.request_id, code=reply.code)
+                                       request_id=reply.request_id, code=reply.code,
+                                       signature=self._signature_of(reply.xml))
         return reply
+
+    def _signature_of(self, xml: str) -> str:
+        """What the answer's XML-DSig says: 'valid (signer)', 'unsigned' (DUIS allows it) or 'invalid: why'."""
+        try:
+            return f"valid ({self._keystore.verifier().verify(xml).signer.name})"
+        except SignatureInvalid as exc:
+            return "unsigned" if exc.reason == "missing" else f"invalid: {exc}"
 
 
 class HubDutBench:
@@ -182,6 +198,10 @@ class HubDutBench:
         self.emulated_wan: EmulatedWan | None = None
         self.dcc: Dcc | None = None
         self.hub_node: Any = None  # harness.emulation.comms_hub.EmulatedCommsHub
+        # DUIS is signed: the DCC Boxed test keystore when installed (what a DCC Boxed test system trusts), else a
+        # per-run test CA that only the emulated DCC trusts (docs/duis-and-dcc.md "Signing").
+        self.keystore = bench_keystore()
+        evidence.record.provenance["duis_keystore"] = self.keystore.source
         self.ncp: Any = None
         self.medium: Any = None
         self.sniffer: Any = None
@@ -196,8 +216,8 @@ class HubDutBench:
         # A real hub and DCC test system keep real time, so their senders stamp 8.1.1 with the wall clock; the
         # emulated domain runs on the bench's virtual clock.
         now = self.clock.now if rig.hub.kind == "emulated" else (lambda: datetime.now(timezone.utc))
-        self.installing_supplier = DutSupplier(INSTALLING, link, evidence, counter, now)
-        self.gaining_supplier = DutSupplier(GAINING, link, evidence, counter, now)
+        self.installing_supplier = DutSupplier(INSTALLING, link, evidence, counter, now, keystore=self.keystore)
+        self.gaining_supplier = DutSupplier(GAINING, link, evidence, counter, now, keystore=self.keystore)
         self.installing_supplier.store.put(self.meter.eui64, self.meter.install_code, "manufacturer delivery file")
         self.stick: MeterStick | None = None
         # CBKE (emulated hub only): the bench's test CA; `stick_cbke_issuer` (tests) issues the stick's certificate
@@ -223,7 +243,8 @@ class HubDutBench:
         self.authority = ChfJoinAuthority(self.hub, clock)
         self.emulated_wan = EmulatedWan(clock)
         self.emulated_wan.attach(self.hub, up=True)
-        self.dcc = Dcc(clock, self.smi, self.registration, self.hub, self.emulated_wan)
+        self.dcc = Dcc(clock, self.smi, self.registration, self.hub, self.emulated_wan,
+                       signatures=dcc_signatures(self.keystore))
         self.smi.add_device(self.chf, DeviceType.CHF)
         self.registration.register(MPAN, INSTALLING, clock.now())
         # The meter's MPxN reaches the SMI through the 8.11 ImportMPxN, as with a real DCC: not patched in here.

@@ -6,7 +6,9 @@ the synchronous answer, `outcome` reads the delivered one, `request` does both. 
 transform: CV 4 returns a Pre-Command, CV 5 sends it back signed under the same RequestID (`send_critical`).
 
 Every request and response goes on the timeline, and each final response's time (virtual: the DCC may queue a
-request until the WAN returns, or hold a future-dated one) becomes a named measurement.
+request until the WAN returns, or hold a future-dated one) becomes a named measurement. Every request is signed with the
+supplier's key from the keystore (its User ID's certificate; harness.dcc_keystore.bench_keystore by default) before
+the DCC sees it.
 """
 
 from __future__ import annotations
@@ -15,9 +17,19 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+from harness.dcc_keystore import bench_keystore
 from harness.evidence.bundle import EvidenceBundle
 from harness.smets.dcc import Dcc
-from harness.smets.duis import CommissionDevice, PreCommand, Request, Response, ResponseCode, UpdateHanDeviceLog
+from harness.smets.duis import (
+    CommissionDevice,
+    DuisSigner,
+    Keystore,
+    PreCommand,
+    Request,
+    Response,
+    ResponseCode,
+    UpdateHanDeviceLog,
+)
 from harness.smets.identities import Eui64, Party
 from harness.smets.install_codes import InstallCodeStore
 
@@ -30,18 +42,27 @@ class NoInstallCode(LookupError):
 
 class Supplier:
     def __init__(self, party: Party, dcc: Dcc, evidence: EvidenceBundle, *,
-                 counters: Callable[[], int] | None = None) -> None:
+                 counters: Callable[[], int] | None = None, keystore: Keystore | None = None) -> None:
         self.party = party
         self.store = InstallCodeStore(party)
         self._dcc = dcc
         self._evidence = evidence
         self._counter = counters or itertools.count(1).__next__
+        self._keystore = keystore if keystore is not None else bench_keystore()
+        self._signer: DuisSigner | None = None
         self.responses: list[Response] = []  # every answer this supplier received, synchronous or delivered
         self._delivered: dict[object, Response] = {}  # collected from the outbox, by RequestID
 
     @property
     def name(self) -> str:
         return self.party.name
+
+    @property
+    def signer(self) -> DuisSigner:
+        """The key this supplier signs with: its User ID's certificate in the keystore."""
+        if self._signer is None:
+            self._signer = self._keystore.signer_for(self.party.user_id)
+        return self._signer
 
     def send(self, body: Any, target: Eui64 | str, *, command_variant: int | None = None) -> Response:
         """The DCC's synchronous answer: a refusal, a non-device result, a Pre-Command (CV 4) or I99."""
@@ -52,10 +73,11 @@ class Supplier:
         return self._submit(request)
 
     def _submit(self, request: Request) -> Response:
+        xml = request.to_xml(self.signer)
         self._evidence.timeline.record("srv.request", supplier=self.name, srv=request.srv,
                                        request_id=str(request.request_id), summary=request.summary(),
-                                       command_variant=request.command_variant)
-        response = self._dcc.submit(request, self.party)
+                                       command_variant=request.command_variant, signed_by=self.signer.cert.name)
+        response = self._dcc.submit(xml, self.party)
         self._received(response, delivered=False)
         return response
 

@@ -2,8 +2,11 @@
 
 `check` validates against the DCC's DUIS XML Schema first (harness.duis_schema; "schema: ..."), then applies the
 stateless DCC rules of harness.smets.duis ("DCC rule: ..."; Command Variant, addressing, field meanings), each
-naming the element and line. Input is a regular file of at most 2 MiB, parsed in linear time. `build` prints a well-formed request that
-`check` accepts; the user asked for the request, so an install code given on the command line is printed in it.
+naming the element and line, then verifies the XML-DSig against the DCC Boxed test keystore ("signature: ...": who
+signed, or what failed; a request must be signed by its RequestID originator). Input is a regular file of at most
+2 MiB, parsed in linear time. `build` prints a well-formed request, signed with the originator's key from the DCC
+Boxed test keystore, that `check` accepts; the user asked for the request, so an install code given on the command
+line is printed in it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from datetime import datetime, timezone
 import sys
 from pathlib import Path
 
+from harness.dcc_keystore import KEYSTORE_ENV, KeystoreUnavailable, load_dcc_keystore
 from harness.duis_schema import SCHEMA_ENV, load_schema
 from harness.errors import InputError
 from harness.smets.duis import (
@@ -27,6 +31,8 @@ from harness.smets.duis import (
     ReadInventory,
     Request,
     RequestWanMatrix,
+    DuisVerifier,
+    SignatureInvalid,
     UpdateHanDeviceLog,
     parse_request,
     validate,
@@ -52,6 +58,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("files", nargs="+", metavar="FILE")
     check.add_argument("--schema", metavar="DIR", help=f"directory holding the DUIS schema files (default: "
                        f"${SCHEMA_ENV}, else .cache/dcc-tools/tool-jar/ from `make dcc-tools`)")
+    check.add_argument("--keystore", metavar="FILE", help=_KEYSTORE_HELP)
+    check.add_argument("--allow-unsigned", action="store_true",
+                       help="accept a request with no signature or the RTDS templates' placeholder one")
     check.set_defaults(func=_check)
 
     build = sub.add_parser("build", help="print a well-formed request",
@@ -73,7 +82,48 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        f"the DCC ({DCC_ACB_EUI}, default) for non-device SRVs")
     build.add_argument("--counter", type=int, default=1, help="RequestID counter (default 1)")
     build.add_argument("--command-variant", type=int, help="override the SRV's usual Command Variant")
+    build.add_argument("--keystore", metavar="FILE", help=_KEYSTORE_HELP)
+    build.add_argument("--unsigned", action="store_true",
+                       help="write the placeholder signature (as the RTDS templates) instead of signing")
     build.set_defaults(func=_build)
+
+
+_KEYSTORE_HELP = (f"the DCC Boxed test keystore.json (default: ${KEYSTORE_ENV}, else the one `make dcc-tools` "
+                  "unpacks from npm @smartdcc/dccboxed-keystore 0.4.2)")
+
+
+def _verifier(explicit: str | None) -> tuple[DuisVerifier | None, str]:
+    """The keystore's verifier, or None and why (only an explicit --keystore that cannot be read is an error)."""
+    try:
+        keystore = load_dcc_keystore(explicit)
+    except KeystoreUnavailable as exc:
+        if explicit is not None:
+            raise
+        return None, f"not checked: {exc}"
+    return keystore.verifier(), ""
+
+
+def _signature(data: bytes, verifier: DuisVerifier | None, why_not: str, *, allow_unsigned: bool) -> tuple[bool, str]:
+    """(acceptable, what to say) about the document's XML-DSig."""
+    if verifier is None:
+        return True, why_not
+    kind, _ = _root_and_srv(data)
+    originator = None
+    if kind == "Request":
+        try:
+            originator = parse_request(data).request_id.originator
+        except InputError:
+            originator = None  # the rules above have named what is wrong with the RequestID
+    try:
+        verified = verifier.verify(data, signer_eui=originator)
+    except SignatureInvalid as exc:
+        if exc.reason in ("missing", "placeholder"):
+            if kind != "Request":
+                return True, f"unsigned (a DUIS {kind} may be)"
+            if allow_unsigned:
+                return True, f"unsigned ({exc.reason}), accepted by --allow-unsigned"
+        return False, str(exc).removeprefix("signature ")
+    return True, f"valid, signed by {verified.signer.describe()}"
 
 
 def _read_duis_file(name: str) -> bytes:
@@ -97,6 +147,7 @@ def _read_duis_file(name: str) -> bytes:
 
 def _check(args: argparse.Namespace) -> int:
     schema = load_schema(args.schema)
+    verifier, why_not = _verifier(args.keystore)
     status = 0
     for name in args.files:
         data = _read_duis_file(name)
@@ -107,17 +158,22 @@ def _check(args: argparse.Namespace) -> int:
                 print(f"{name}: schema: {problem}", file=sys.stderr)
             continue
         srv = _srv_of(data)
-        if not _is_request(data) or srv not in CATALOGUE:
+        modelled = _is_request(data) and srv in CATALOGUE
+        problems = validate(data) if modelled else []
+        for problem in problems:
+            print(f"{name}: DCC rule: {problem}", file=sys.stderr)
+        signed, said = _signature(data, verifier, why_not, allow_unsigned=args.allow_unsigned)
+        if not signed:
+            print(f"{name}: signature: {said}", file=sys.stderr)
+        if problems or not signed:
+            status = EXIT_PROBLEMS
+            continue
+        if modelled:
+            print(f"{name}: OK ({parse_request(data).summary()})")
+        else:
             what = f"SRV {srv}" if srv else "this document"
             print(f"{name}: OK (schema-valid; {what} has no DCC rules modelled in the harness)")
-            continue
-        problems = validate(data)
-        if problems:
-            status = EXIT_PROBLEMS
-            for problem in problems:
-                print(f"{name}: DCC rule: {problem}", file=sys.stderr)
-        else:
-            print(f"{name}: OK ({parse_request(data).summary()})")
+        print(f"{name}: signature: {said}")
     return status
 
 
@@ -177,7 +233,15 @@ def _build(args: argparse.Namespace) -> int:
             uprn=args.uprn)
     request = Request.build(body, originator=args.originator, target=target or DCC_ACB_EUI, counter=args.counter,
                             command_variant=args.command_variant)
-    xml = request.to_xml()
+    if args.unsigned:
+        xml = request.to_xml()
+    else:
+        try:
+            keystore = load_dcc_keystore(args.keystore)
+        except KeystoreUnavailable as exc:
+            raise InputError(f"{exc}; or pass --unsigned for the placeholder signature",
+                             where=f"duis build {srv}") from None
+        xml = request.to_xml(keystore.signer_for(request.request_id.originator))
     # What `duis check` would refuse is not printed: a bad --mpxn or --join-time is named here instead.
     problems = validate(xml.encode("utf-8"))
     if problems:

@@ -197,12 +197,17 @@ class EmulatedDuisLink:
         self.dcc = dcc
 
     async def submit(self, request_xml: str, sender: Any) -> DuisReply:
-        return parse_duis_response(self.dcc.submit(request_xml, sender).to_xml(), where="emulated DCC response")
+        response = self.dcc.submit(request_xml, sender)
+        return parse_duis_response(self._signed(response), where="emulated DCC response")
 
     async def collect(self, sender: Any) -> list[DuisReply]:
         """The responses the DCC has delivered to the sender's outbox (harness/smets/dcc_outbox.py), in order."""
-        return [parse_duis_response(r.to_xml(), where="emulated DCC delivery")
+        return [parse_duis_response(self._signed(r), where="emulated DCC delivery")
                 for r in self.dcc.outbox.collect(sender.user_id)]
+
+    def _signed(self, response: Any) -> str:
+        signing = getattr(self.dcc, "signatures", None)  # the DCC signs its answers when it has a key
+        return response.to_xml(signing.signer if signing is not None else None)
 
 
 class DuisHttpLink:

@@ -56,6 +56,7 @@ from harness.smets.duis import (
     ChfInstallSuccessSmWan,
     ChfNoFaultReturn,
     DccAlert,
+    DccSignatures,
     DeviceLogRead,
     DevicePrenotification,
     DeviceResult,
@@ -178,6 +179,7 @@ class Dcc(JoinServices):
         first_connectivity_target: timedelta = FIRST_CONNECTIVITY_TARGET,
         ou_8_11_type2_only: bool = True,
         response_delay: timedelta = timedelta(0),
+        signatures: DccSignatures | None = None,
     ) -> None:
         if wan_down_policy not in WAN_DOWN_POLICIES:
             raise InputError(f"{wan_down_policy!r} is not one of {', '.join(WAN_DOWN_POLICIES)}",
@@ -203,6 +205,7 @@ class Dcc(JoinServices):
         if response_delay and not hasattr(clock, "call_later"):
             raise InputError("a response delay needs a clock that schedules (VirtualClock)", where="response_delay")
         self.response_delay = response_delay
+        self.signatures = signatures  # None: requests' signatures are not verified (docs: "Signing")
 
         self.anti_replay = AntiReplay()
         self.responses: list[Response] = []
@@ -247,6 +250,10 @@ class Dcc(JoinServices):
         """Answer one DUIS request from `sender`; every answer is also kept in `responses`."""
         xml = request.to_xml() if isinstance(request, Request) else request
         req, coded = read_request(xml, dcc_eui=self.dcc_eui)
+        if self.signatures is not None:  # XML-DSig first: an unauthenticated request goes no further
+            refused = self.signatures.refusal(xml, req.request_id.originator)
+            if refused is not None:
+                return self._answer(req, self.signatures.failure_code, refused)
         try:
             return self._process(req, sender, coded)
         except _Refusal as refusal:

@@ -3,7 +3,8 @@
 * `@smartdcc/duis-sign-wrap` 0.1.2: its `dist/tool.jar` (extracted to `tool-jar/`) carries DUIS Schema V5.1, MMC
   Schema V5.1, the xmldsig schema and the DCC Boxed test signing keys.
 * `@smartdcc/duis-templates` 0.7.0: the RTDS DUIS request templates.
-* `@smartdcc/dccboxed-keystore` 0.4.2: DCC Boxed test certificates and keys.
+* `@smartdcc/dccboxed-keystore` 0.4.2: DCC Boxed test certificates and keys (`keystore.json`).
+* Java (`java` on the PATH, `make java`) runs the signing tool itself: `java -cp tool.jar ...Sign|Validate`.
 
 Missing tools skip the test and say why; with SMETS2_REQUIRE_DCC_TOOLS=1 (CI) they FAIL it instead.
 """
@@ -11,6 +12,9 @@ Missing tools skip the test and say why; with SMETS2_REQUIRE_DCC_TOOLS=1 (CI) th
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,6 +22,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2] / ".cache" / "dcc-tools"
 TEMPLATES = ROOT / "smartdcc-duis-templates-0.7.0" / "package" / "templates"
 SCHEMA_DIR = ROOT / "tool-jar"
+KEYSTORE_FILE = ROOT / "smartdcc-dccboxed-keystore-0.4.2" / "package" / "keystore.json"
+TOOL_JAR = ROOT / "smartdcc-duis-sign-wrap-0.1.2" / "package" / "dist" / "tool.jar"
+TOOL_PACKAGE = "uk.co.smartdcc.boxed.xmldsig"  # the classes Sign and Validate (dccboxed-signing-tool README)
 REQUIRE_ENV = "SMETS2_REQUIRE_DCC_TOOLS"
 
 
@@ -50,3 +57,49 @@ def require_templates() -> list[Path]:
     if not found:
         _missing("@smartdcc/duis-templates 0.7.0")
     return found
+
+
+def require_keystore():  # noqa: ANN201 - harness.smets.duis.Keystore
+    from harness.dcc_keystore import KeystoreUnavailable, load_dcc_keystore
+
+    try:
+        return load_dcc_keystore(KEYSTORE_FILE)
+    except KeystoreUnavailable:
+        _missing("@smartdcc/dccboxed-keystore 0.4.2")
+
+
+@dataclass(frozen=True)
+class ToolRun:
+    returncode: int  # 0 ok, 2 application error, 3 missing key material, 10 XSD or signature check failed
+    stdout: str
+    stderr: str
+
+
+@dataclass(frozen=True)
+class SigningTool:
+    """The DCC's signing tool (dccboxed-signing-tool, in @smartdcc/duis-sign-wrap 0.1.2), run as its wrapper runs
+    it: `java -cp tool.jar uk.co.smartdcc.boxed.xmldsig.<Sign|Validate> - [--preserveCounter]`, XML on stdin."""
+
+    java: str
+    jar: Path
+
+    def run(self, mode: str, xml: str | bytes, *extra: str) -> ToolRun:
+        data = xml.encode("utf-8") if isinstance(xml, str) else xml
+        done = subprocess.run([self.java, "-cp", str(self.jar), f"{TOOL_PACKAGE}.{mode}", "-", *extra], input=data,
+                              capture_output=True, timeout=120, check=False)
+        return ToolRun(done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8", "replace"))
+
+    def sign(self, xml: str | bytes) -> ToolRun:
+        return self.run("Sign", xml, "--preserveCounter")
+
+    def validate(self, xml: str | bytes) -> ToolRun:
+        return self.run("Validate", xml)
+
+
+def require_signing_tool() -> SigningTool:
+    if not TOOL_JAR.is_file():
+        _missing("@smartdcc/duis-sign-wrap 0.1.2 (dist/tool.jar)")
+    java = shutil.which("java")
+    if java is None:
+        _missing("java (the DCC signing tool is a Java program: `make java`)")
+    return SigningTool(java, TOOL_JAR)

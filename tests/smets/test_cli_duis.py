@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from tests.dcc_tools.oracle import require_schema
+from tests.dcc_tools.oracle import require_keystore, require_schema
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "duis"
 CHF = "00-DB-12-34-56-78-90-A2"
@@ -15,16 +15,22 @@ ESME = "00-DB-12-34-56-78-90-A0"
 CODE = "30313233343536373839414243444546"
 
 
+SIGNED_BY_SUPPLIER = "signature: valid, signed by xml-sign-90B3D51F30010000-ds (User ID 90-B3-D5-1F-30-01-00-00"
+
+
 @pytest.fixture(autouse=True)
 def _duis_schema() -> None:
-    """`duis check` validates against the DCC's schema first: it must be installed (make dcc-tools)."""
+    """`duis check` validates against the DCC's schema and keystore (make dcc-tools); `build` signs with its keys."""
     require_schema()
+    require_keystore()
 
 
 def test_check_good_file_prints_ok(capsys: pytest.CaptureFixture[str]) -> None:
     path = FIXTURES / "good_8.11_add.xml"
     assert main(["duis", "check", str(path)]) == 0
-    assert capsys.readouterr().out == f"{path}: OK (8.11 Update HAN Device Log Add {ESME})\n"
+    ok, signature = capsys.readouterr().out.splitlines()
+    assert ok == f"{path}: OK (8.11 Update HAN Device Log Add {ESME})"
+    assert signature.startswith(f"{path}: {SIGNED_BY_SUPPLIER}")
 
 
 @pytest.mark.parametrize(
@@ -85,7 +91,9 @@ def test_built_requests_pass_check(args: list[str], summary: str, tmp_path: Path
     path = tmp_path / "request.xml"
     path.write_text(xml)
     assert main(["duis", "check", str(path)]) == 0
-    assert capsys.readouterr().out == f"{path}: OK ({summary})\n"
+    ok, signature = capsys.readouterr().out.splitlines()
+    assert ok == f"{path}: OK ({summary})"
+    assert signature.startswith(f"{path}: {SIGNED_BY_SUPPLIER}")
 
 
 def test_built_8_11_carries_the_requested_fields(capsys: pytest.CaptureFixture[str]) -> None:

@@ -56,6 +56,16 @@ from harness.smets.duis.responses import (
     PreCommand,
     Response,
 )
+from harness.smets.duis.keystore import GeneratedKeystore, Keystore, NoCredential
+from harness.smets.duis.signing import (
+    Credential,
+    DccSignatures,
+    DuisSigner,
+    DuisVerifier,
+    SignatureInvalid,
+    SignerCert,
+    Verified,
+)
 from harness.smets.duis.xmlbits import DS_NS, SR_NS, Problem, XmlSyntaxError
 
 BODY_TYPES.update(JOIN_BODY_TYPES)  # one registry for the request reader (bodies_join.py imports bodies.py)
@@ -63,6 +73,8 @@ BODY_TYPES.update(JOIN_BODY_TYPES)  # one registry for the request reader (bodie
 __all__ = [
     "ALL_ROLES", "AntiReplay", "BODY_TYPES", "Body", "CANCELLATION_DATE_TIME", "CATALOGUE", "COUNTER_LIMIT",
     "ChfFaultReturn",
+    "Credential", "DccSignatures", "DuisSigner", "DuisVerifier", "GeneratedKeystore", "Keystore", "NoCredential",
+    "SignatureInvalid", "SignerCert", "Verified",
     "ChfInstallSuccessNoSmWan", "ChfInstallSuccessSmWan", "ChfNoFaultReturn", "CommandVariant", "CommissionDevice",
     "DCC_ACB_EUI", "DS_NS", "DccAlert", "DeviceLogRead", "DevicePrenotification", "DeviceResult", "DspInventory",
     "DspWanMatrix", "DuisSchemaError", "INSTALL_CODE_OCTETS", "InventoryDevice", "NoPremisesFound", "PreCommand",

@@ -10,6 +10,9 @@ DCCAlertMessage}}`; the Header's RequestID and ResponseID are optional) and [DP]
 The CS14 payload carries the hashed TC link keys of the CHF log: unless `reveal_secrets`, each hash's octets are
 written as zeros (its length kept) and an XML comment says so, so the document stays schema-valid and says what
 was hidden.
+
+With a `signer` (the DCC's DspXmlSign credential) each document carries the DCC's XML-DSig, as every answer the
+emulated DCC sends does (signing.py); the redaction comment sits before the root element, outside what is signed.
 """
 
 from __future__ import annotations
@@ -17,11 +20,15 @@ from __future__ import annotations
 import base64
 import xml.etree.ElementTree as ET
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from harness.smets.duis.request import SCHEMA_VERSION
 from harness.smets.duis.responses import DccAlert
 from harness.smets.duis.xmlbits import DS_NS, SR_NS, add, sr
 from harness.smets.gbcs_frame import cs14_alert
+
+if TYPE_CHECKING:
+    from harness.smets.duis.signing import DuisSigner
 
 __all__ = ["dcc_alert_xml", "device_alert_xml", "REDACTED_NOTE"]
 
@@ -40,22 +47,25 @@ def _document(at: datetime) -> tuple[ET.Element, ET.Element]:
     return root, add(root, "Body")
 
 
-def _text(root: ET.Element) -> str:
+def _text(root: ET.Element, signer: DuisSigner | None) -> str:
+    if signer is not None:
+        return signer.sign(ET.tostring(root, encoding="unicode"))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def dcc_alert_xml(alert: DccAlert) -> str:
+def dcc_alert_xml(alert: DccAlert, *, signer: DuisSigner | None = None) -> str:
     """N24 (and any DCC alert carrying an UpdateHANDeviceLogResult) as a DUIS DCCAlertMessage."""
     root, body = _document(alert.at)
     msg = add(body, "DCCAlertMessage")
     add(msg, "DCCAlertCode", alert.code)
     result = add(add(msg, "DCCAlert"), "UpdateHANDeviceLogResult")
     add(result, "UpdateHANDeviceLogServiceRequestID", str(alert.request_id))
-    return _text(root)
+    return _text(root, signer)
 
 
-def device_alert_xml(alert: object, *, counter: int = 1, reveal_secrets: bool = False) -> str | None:
+def device_alert_xml(alert: object, *, counter: int = 1, reveal_secrets: bool = False,
+                     signer: DuisSigner | None = None) -> str | None:
     """A CHF's CS14 (0x8F12) as a DUIS DeviceAlertMessage; None for alerts the harness has no GBCS encoding of."""
     entries = getattr(alert, "entries", None)
     if getattr(alert, "code", None) != 0x8F12 or entries is None:
@@ -68,6 +78,6 @@ def device_alert_xml(alert: object, *, counter: int = 1, reveal_secrets: bool = 
     msg = add(body, "DeviceAlertMessage")
     add(msg, "AlertCode", f"{alert.code:04X}")  # type: ignore[attr-defined]
     add(msg, "GBCSPayload", base64.b64encode(payload).decode("ascii"))
-    text = _text(root)
+    text = _text(root, signer)
     note = MAC_NOTE if reveal_secrets else REDACTED_NOTE
     return text.replace("\n", f"\n<!-- {note} -->\n", 1)

@@ -5,9 +5,10 @@ Shape from the RTDS templates ([DT]; domain.md §1.2 [V]): root `Request` in nam
 CommandVariant, ServiceReference, ServiceReferenceVariant; then `Body`; then an enveloped XML-DSig `Signature`
 (exclusive c14n, ECDSA-SHA256, X509IssuerSerial key info).
 
-Signing is a declared non-goal for now: `to_xml()` writes the Signature structure with placeholder digest and
-signature values (as the RTDS templates themselves do) and `validate()` checks the structure is present, not the
-signature (docs/duis-and-dcc.md).
+`to_xml(signer)` signs (harness.smets.duis.signing, the DCC signing tool's profile). `to_xml()` without a signer is
+the explicit unsigned form: the Signature structure with the RTDS templates' placeholder values, indented for
+reading; a DCC that verifies signatures refuses it. `validate()` checks the Signature element is present; the
+signature itself is checked by `DuisVerifier` (docs/duis-and-dcc.md "Signing").
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from harness.errors import InputError
 from harness.smets.identities import Eui64
@@ -32,6 +34,9 @@ from harness.smets.duis.xmlbits import (
     parse_xml,
     sr,
 )
+
+if TYPE_CHECKING:
+    from harness.smets.duis.signing import DuisSigner
 
 __all__ = [
     "Request",
@@ -94,7 +99,7 @@ class Request:
         detail = self.body.describe()
         return f"{self.srv} {self.spec.name}{' ' + detail if detail else ''}"
 
-    def to_element(self) -> ET.Element:
+    def to_element(self, *, placeholder_signature: bool = True) -> ET.Element:
         root = ET.Element(sr("Request"), {"schemaVersion": self.schema_version})
         header = add(root, "Header")
         add(header, "RequestID", str(self.request_id))
@@ -102,12 +107,17 @@ class Request:
         add(header, "ServiceReference", self.service_reference)
         add(header, "ServiceReferenceVariant", self.srv)
         self.body.write(add(root, "Body"))
-        root.append(_signature_stub())
+        if placeholder_signature:
+            root.append(_signature_stub())
         return root
 
-    def to_xml(self) -> str:
+    def to_xml(self, signer: DuisSigner | None = None) -> str:
+        """Signed by `signer` (compact, as the DCC's tool writes it), or without one the explicit unsigned form
+        (placeholder signature values, indented)."""
         ET.register_namespace("sr", SR_NS)
         ET.register_namespace("ds", DS_NS)
+        if signer is not None:
+            return signer.sign(ET.tostring(self.to_element(placeholder_signature=False), encoding="unicode"))
         root = self.to_element()
         ET.indent(root)
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
