@@ -88,6 +88,10 @@ class CoordinatorSpec:
     pan_id: int | None = None
     channel: int | None = None
     clean_state: Literal["clear", "reform"] = "clear"
+    # Emulated coordinator, topology 1: who issues the suite-2 CBKE credentials of the NCP and the emulated meters.
+    # per-run-ca: a test CA generated per bench; se-test-vectors: the SE spec's Annex C certificates (the hub and
+    # each emulated meter must carry one of their subjects as its EUI-64; harness/zigbee/cbke/se_vectors.py).
+    cbke_credentials: Literal["per-run-ca", "se-test-vectors"] = "per-run-ca"
 
 
 @dataclass(frozen=True)
@@ -427,7 +431,8 @@ def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
         return CoordinatorSpec(kind="labgrid", labgrid=LabgridPlaceSpec(place, address, baud, flow))
     identity = _coordinator_identity(doc, c)
     if kind == "emulated":
-        _only(doc, c, "coordinator", ("kind", "ezsp_version", "transport", "strict", *IDENTITY_FIELDS))
+        _only(doc, c, "coordinator", ("kind", "ezsp_version", "transport", "strict", "cbke_credentials",
+                                      *IDENTITY_FIELDS))
         version = c.get("ezsp_version", 13)
         if isinstance(version, bool) or not isinstance(version, int):  # 13.0 or "13" would slip through _choice
             raise doc.error("coordinator.ezsp_version",
@@ -437,7 +442,10 @@ def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
         strict = c.get("strict", True)
         if not isinstance(strict, bool):
             raise doc.error("coordinator.strict", f"{strict!r} is not true or false")
-        return CoordinatorSpec(kind="emulated", ezsp_version=version, transport=transport, strict=strict, **identity)
+        credentials = _choice(doc, c.get("cbke_credentials", "per-run-ca"), "coordinator.cbke_credentials",
+                              CBKE_CREDENTIALS)
+        return CoordinatorSpec(kind="emulated", ezsp_version=version, transport=transport, strict=strict,
+                               cbke_credentials=credentials, **identity)
     _only(doc, c, "coordinator", ("kind", "port", "baudrate", "flow_control", *IDENTITY_FIELDS))
     url = _port_url(doc, _required(doc, c, "port", "coordinator"))
     baud = c.get("baudrate", 115200)
@@ -447,6 +455,7 @@ def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
     return CoordinatorSpec(kind="serial", port=SerialPort(url=url, baudrate=baud, flow_control=flow), **identity)
 
 
+CBKE_CREDENTIALS = ("per-run-ca", "se-test-vectors")
 IDENTITY_FIELDS = ("pan_id", "channel", "clean_state")
 
 
@@ -567,6 +576,22 @@ def _device(doc: _Doc, role: str, raw: Any, crc_mode: str) -> DeviceSpec:
                       operator=_optional_text(doc, d, "operator", fp), firmware=_optional_text(doc, d, "firmware", fp))
 
 
+def _check_test_vector_subjects(doc: _Doc, hub: HubSpec, devices: dict[str, DeviceSpec]) -> None:
+    """With the SE test-vector credentials only their four subjects can run CBKE (the CA's private key is not
+    published, so nothing else can be issued): the hub and every emulated meter must be one of them."""
+    from harness.zigbee.cbke import se_vectors
+
+    if hub.kind != "harness":
+        raise doc.error("coordinator.cbke_credentials", "se-test-vectors applies to topology 1 (hub.kind: harness)")
+    named = [("hub.eui64", hub.eui64)] + [(f"devices.{role}.eui64", d.eui64) for role, d in devices.items()
+                                          if d.kind == "emulated" and role in ("esme", "gsme", "ihd")]
+    allowed = ", ".join("-".join(s[i:i + 2] for i in range(0, 16, 2)) for s in se_vectors.subjects())
+    for field_path, eui64 in named:
+        if se_vectors.credentials_for(eui64) is None:
+            raise doc.error(field_path, f"{eui64} has no SE test-vector certificate "
+                                        f"(coordinator.cbke_credentials: se-test-vectors; one of {allowed})")
+
+
 def parse_rig(text: str, path: str = "<rig>") -> Rig:
     doc = _Doc(path, text)
     top = _mapping(doc, doc.data, "")
@@ -606,6 +631,9 @@ def parse_rig(text: str, path: str = "<rig>") -> Rig:
     if coordinator.kind == "emulated" and any(d.kind == "real" for d in devices.values()):
         bad = next(r for r, d in devices.items() if d.kind == "real")
         raise doc.error(f"devices.{bad}.kind", "a real device needs a real coordinator (coordinator.kind: serial)")
+
+    if coordinator.cbke_credentials == "se-test-vectors":
+        _check_test_vector_subjects(doc, hub, devices)
 
     timeouts = dict(DEFAULT_TIMEOUTS)
     t = _mapping(doc, top.get("timeouts", {}), "timeouts")

@@ -136,6 +136,7 @@ class Bench:
         self.coordinator: EzspCoordinator | None = None
         self.han: Any = None  # EmulatedHan on an emulated rig
         self.ncp: Any = None
+        self.cbke_ca: Any = None  # the per-run test CA (None with coordinator.cbke_credentials: se-test-vectors)
         self.link: HanLink | None = None
         self._stack = contextlib.AsyncExitStack()
         self._ncp_nv: Any = None
@@ -289,16 +290,8 @@ class Bench:
         from harness.emulation.network import DeviceSpec as HanDeviceSpec
         from harness.emulation.network import EmulatedHan
 
-        # CBKE: a test CA generated per bench issues every emulated meter's and the NCP's suite-2 certificate
-        from harness.zigbee.cbke.certificate import CertificateAuthority
-
-        self.cbke_ca = CertificateAuthority.generate()
-        self.evidence.record.provenance["cbke_ca"] = {"issuer": self.cbke_ca.issuer.hex().upper(),
-                                                      "public_key": self.cbke_ca.public_key.hex().upper()}
-        issuers = getattr(self, "cbke_device_issuers", {})  # role -> another CA (tests: unknown issuer)
         specs = [HanDeviceSpec(role, d.eui64.to_zigpy(), d.install_code.hex(), self.rig.install_code_crc_mode,
-                               options={"cbke": issuers.get(role, self.cbke_ca).issue(
-                                   bytes(d.eui64.to_zigpy())[::-1], valid_from=0)})
+                               options={"cbke": self._cbke_credentials(role, d.eui64.to_zigpy())})
                  for role, d in self.devices.items() if role in ("esme", "gsme", "ihd")]
         self.han = EmulatedHan(specs, pcap_path=self.evidence.attach("pcap", PCAP))
         if self.han.sniffer is not None:  # the key table exists from the first frame on, so a crash keeps it
@@ -309,10 +302,33 @@ class Bench:
         coordinator_eui = self.rig.hub.eui64.replace("-", ":")
         self.ncp = self.han.make_ncp(self.rig.coordinator.ezsp_version, eui64=coordinator_eui,
                                      strict=self.rig.coordinator.strict, nv=self._ncp_nv)
-        self.ncp.install_cbke_data(self.cbke_ca.issue(bytes(zt.EUI64.convert(coordinator_eui))[::-1], valid_from=0))
+        self.ncp.install_cbke_data(self._cbke_credentials(None, zt.EUI64.convert(coordinator_eui)))
         for device in self.devices.values():
             device.emulated = self.han.devices.get(device.eui64.to_zigpy())
         return await self._stack.enter_async_context(serve_ncp(self.ncp, self.rig.coordinator.transport))
+
+    def _cbke_credentials(self, role: str | None, eui64: zt.EUI64) -> Any:
+        """Suite-2 credentials for the NCP (`role` None) or an emulated meter: issued by a test CA generated per
+        bench, or the SE spec's test-vector certificates when the rig asks for them (rig.py checked the subjects)."""
+        from harness.zigbee.cbke import se_vectors
+        from harness.zigbee.cbke.certificate import CertificateAuthority
+
+        vectors = self.rig.coordinator.cbke_credentials == "se-test-vectors"
+        if self.cbke_ca is None and not vectors:
+            self.cbke_ca = CertificateAuthority.generate()
+        if "cbke_ca" not in self.evidence.record.provenance:
+            self.evidence.record.provenance["cbke_ca"] = (
+                {"issuer": se_vectors.ISSUER, "public_key": se_vectors.CA_PUBLIC_KEY.hex().upper(),
+                 "source": "SE test vectors (Annex C, suite 2)"} if vectors else
+                {"issuer": self.cbke_ca.issuer.hex().upper(), "public_key": self.cbke_ca.public_key.hex().upper(),
+                 "source": "per-run test CA"})
+        subject = bytes(eui64)[::-1]  # certificates name the EUI-64 most significant octet first
+        issuer = getattr(self, "cbke_device_issuers", {}).get(role)  # tests: another CA (unknown issuer)
+        if issuer is not None:
+            return issuer.issue(subject, valid_from=0)
+        if vectors:
+            return se_vectors.credentials_for(subject.hex())
+        return self.cbke_ca.issue(subject, valid_from=0)
 
     async def _start_sniffer(self) -> None:
         """The rig's `sniffer:` (drivers/sniffer.py), unless it is the emulated medium, which captures anyway."""

@@ -150,8 +150,13 @@ def check_cbke(rig: Rig, cbke: dict[str, Any] | None, stick_eui64: str | None, *
     (topology 2), the line only informs."""
     item = "coordinator.cbke"
     if rig.coordinator.kind == "emulated":
+        if rig.coordinator.cbke_credentials == "se-test-vectors":
+            return Check(item, True, "emulated NCP: suite-2 CBKE data from the SE test vectors (Annex C, issuer "
+                                     "1112131415161718) for the hub and every emulated meter",
+                         details={"emulated": True, "credentials": "se-test-vectors"})
         return Check(item, True, "emulated NCP: each bench run installs suite-2 CBKE data from a per-run test CA "
-                                 "(its issuer is in the evidence record, provenance.cbke_ca)", details={"emulated": True})
+                                 "(its issuer is in the evidence record, provenance.cbke_ca)",
+                     details={"emulated": True, "credentials": "per-run-ca"})
     details = dict(cbke or {})
     present = bool(details.get("present"))
     real_meters = [role for role, d in rig.devices.items() if d.kind == "real"]
