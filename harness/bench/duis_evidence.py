@@ -19,8 +19,7 @@ ALERT_DIR = "duis"
 def observe_alerts(evidence: EvidenceBundle, dcc: Dcc) -> None:
     """From now on, write each alert the DCC receives or raises into `evidence` (files and timeline)."""
     numbers = itertools.count(1)
-    signing = getattr(dcc, "signatures", None)
-    signer = signing.signer if signing is not None else None  # the DCC signs its alerts as it signs its answers
+    signer = dcc.signer  # the DCC signs its alerts as it signs its answers
     gbcs_counter = itertools.count(1)  # the CHF's originator counter in the rebuilt CS14 frames
 
     def write(kind: str, code: str, xml: str, **fields: object) -> None:

@@ -206,8 +206,7 @@ class EmulatedDuisLink:
                 for r in self.dcc.outbox.collect(sender.user_id)]
 
     def _signed(self, response: Any) -> str:
-        signing = getattr(self.dcc, "signatures", None)  # the DCC signs its answers when it has a key
-        return response.to_xml(signing.signer if signing is not None else None)
+        return response.to_xml(self.dcc.signer)  # the DCC signs its answers when it has a key
 
 
 class DuisHttpLink:

@@ -57,6 +57,7 @@ from harness.smets.duis import (
     ChfNoFaultReturn,
     DccAlert,
     DccSignatures,
+    DuisSigner,
     DeviceLogRead,
     DevicePrenotification,
     DeviceResult,
@@ -244,6 +245,11 @@ class Dcc(JoinServices):
     def clock(self) -> Clock:
         """The DCC's (virtual) clock: senders read it for time-stamped bodies such as 8.1.1 CurrentDateTime."""
         return self._clock
+
+    @property
+    def signer(self) -> DuisSigner | None:
+        """The DCC's own signing credential: its answers and alerts carry its signature. None: unsigned."""
+        return self.signatures.signer if self.signatures is not None else None
 
     # == entry point =============================================================================================
     def submit(self, request: Request | str | bytes, sender: Party) -> Response:

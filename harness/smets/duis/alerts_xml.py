@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from harness.smets.duis.request import SCHEMA_VERSION
 from harness.smets.duis.responses import DccAlert
-from harness.smets.duis.xmlbits import DS_NS, SR_NS, add, sr
+from harness.smets.duis.xmlbits import add, document, sr, xs_datetime
 from harness.smets.gbcs_frame import cs14_alert
 
 if TYPE_CHECKING:
@@ -38,20 +38,11 @@ MAC_NOTE = "GBCSPayload MAC: 12 zero octets (GBCS security is not computed by th
 
 
 def _document(at: datetime) -> tuple[ET.Element, ET.Element]:
-    ET.register_namespace("sr", SR_NS)
-    ET.register_namespace("ds", DS_NS)
     root = ET.Element(sr("Response"), {"schemaVersion": SCHEMA_VERSION})
     header = add(root, "Header")
     add(header, "ResponseCode", "I0")
-    add(header, "ResponseDateTime", at.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
+    add(header, "ResponseDateTime", xs_datetime(at))
     return root, add(root, "Body")
-
-
-def _text(root: ET.Element, signer: DuisSigner | None) -> str:
-    if signer is not None:
-        return signer.sign(ET.tostring(root, encoding="unicode"))
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def dcc_alert_xml(alert: DccAlert, *, signer: DuisSigner | None = None) -> str:
@@ -61,7 +52,7 @@ def dcc_alert_xml(alert: DccAlert, *, signer: DuisSigner | None = None) -> str:
     add(msg, "DCCAlertCode", alert.code)
     result = add(add(msg, "DCCAlert"), "UpdateHANDeviceLogResult")
     add(result, "UpdateHANDeviceLogServiceRequestID", str(alert.request_id))
-    return _text(root, signer)
+    return document(root, signer)
 
 
 def device_alert_xml(alert: object, *, counter: int = 1, reveal_secrets: bool = False,
@@ -78,6 +69,6 @@ def device_alert_xml(alert: object, *, counter: int = 1, reveal_secrets: bool = 
     msg = add(body, "DeviceAlertMessage")
     add(msg, "AlertCode", f"{alert.code:04X}")  # type: ignore[attr-defined]
     add(msg, "GBCSPayload", base64.b64encode(payload).decode("ascii"))
-    text = _text(root, signer)
+    text = document(root, signer)
     note = MAC_NOTE if reveal_secrets else REDACTED_NOTE
     return text.replace("\n", f"\n<!-- {note} -->\n", 1)

@@ -30,6 +30,7 @@ from harness.smets.duis.xmlbits import (
     Reader,
     XmlSyntaxError,
     add,
+    document,
     local_name,
     parse_xml,
     sr,
@@ -114,13 +115,7 @@ class Request:
     def to_xml(self, signer: DuisSigner | None = None) -> str:
         """Signed by `signer` (compact, as the DCC's tool writes it), or without one the explicit unsigned form
         (placeholder signature values, indented)."""
-        ET.register_namespace("sr", SR_NS)
-        ET.register_namespace("ds", DS_NS)
-        if signer is not None:
-            return signer.sign(ET.tostring(self.to_element(placeholder_signature=False), encoding="unicode"))
-        root = self.to_element()
-        ET.indent(root)
-        return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+        return document(self.to_element(placeholder_signature=signer is None), signer)
 
 
 def _signature_stub() -> ET.Element:

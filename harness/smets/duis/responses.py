@@ -22,7 +22,7 @@ from harness.smets.identities import Eui64
 from harness.smets.duis.codes import ResponseCode
 from harness.smets.duis.request import SCHEMA_VERSION
 from harness.smets.duis.request_id import RequestId
-from harness.smets.duis.xmlbits import DS_NS, SR_NS, add, sr, xs_bool
+from harness.smets.duis.xmlbits import add, document, sr, xs_bool
 
 if TYPE_CHECKING:
     from harness.smets.duis.signing import DuisSigner
@@ -184,8 +184,6 @@ class Response:
     def to_xml(self, signer: DuisSigner | None = None) -> str:
         """The DCC's answer, signed by `signer` (the DCC's DspXmlSign credential) when given; DUIS lets a Response
         go unsigned (the schema's Signature is optional there, and DCC Boxed sends error responses unsigned)."""
-        ET.register_namespace("sr", SR_NS)
-        ET.register_namespace("ds", DS_NS)
         root = ET.Element(sr("Response"), {"schemaVersion": SCHEMA_VERSION})
         header = add(root, "Header")
         add(header, "RequestID", str(self.request_id))
@@ -199,10 +197,7 @@ class Response:
             self.payload.write(msg, self.request_elems)
         elif isinstance(self.payload, DeviceResult) and self.payload.gbcs is not None and self.code.is_success:
             add(msg, "GBCSPayload", base64.b64encode(self.payload.gbcs).decode("ascii"))  # the device's own answer
-        if signer is not None:
-            return signer.sign(ET.tostring(root, encoding="unicode"))
-        ET.indent(root)
-        return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+        return document(root, signer)
 
 
 @dataclass(frozen=True)

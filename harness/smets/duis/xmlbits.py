@@ -10,10 +10,14 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 from xml.parsers import expat
 
 from harness.errors import InputError
 from harness.smets.identities import Eui64
+
+if TYPE_CHECKING:
+    from harness.smets.duis.signing import DuisSigner
 
 __all__ = [
     "SR_NS",
@@ -25,6 +29,7 @@ __all__ = [
     "Reader",
     "sr",
     "local_name",
+    "document",
 ]
 
 SR_NS = "http://www.dccinterface.co.uk/ServiceUserGateway"  # DUIS namespace ([DT] templates)
@@ -262,6 +267,17 @@ def add(parent: ET.Element, name: str, text: str | None = None) -> ET.Element:
     if text is not None:
         elem.text = text
     return elem
+
+
+def document(root: ET.Element, signer: DuisSigner | None = None) -> str:
+    """A DUIS document's text: signed by `signer` (compact, as the DCC's signing tool writes it), or unsigned and
+    indented for reading. The one writer of requests, responses and alerts."""
+    ET.register_namespace("sr", SR_NS)
+    ET.register_namespace("ds", DS_NS)
+    if signer is not None:
+        return signer.sign(ET.tostring(root, encoding="unicode"))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def xs_datetime(value: datetime) -> str:
