@@ -15,7 +15,6 @@ verifies (docs/duis-and-dcc.md "Signing").
 from __future__ import annotations
 
 import json
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from harness.smets.duis.catalogue import DCC_ACB_EUI
 from harness.smets.duis.keystore import GeneratedKeystore, Keystore
 from harness.smets.duis.signing import DccSignatures
 from harness.smets.identities import Eui64
+from harness.tool_cache import find_tool_path
 
 __all__ = ["KEYSTORE_ENV", "KEYSTORE_PACKAGE", "KeystoreUnavailable", "find_keystore_file", "load_dcc_keystore",
            "bench_keystore", "dcc_signatures"]
@@ -38,18 +38,10 @@ class KeystoreUnavailable(InputError):
 
 
 def find_keystore_file(explicit: str | Path | None = None) -> Path:
-    candidates: list[tuple[str, Path]] = []
-    if explicit is not None:
-        candidates.append(("--keystore", Path(explicit)))
-    elif os.environ.get(KEYSTORE_ENV):
-        candidates.append((f"${KEYSTORE_ENV}", Path(os.environ[KEYSTORE_ENV])))
-    else:
-        candidates.append(("current directory", Path.cwd() / _CACHE_FILE))
-        candidates.append(("source tree", Path(__file__).resolve().parent.parent / _CACHE_FILE))
-    for _, path in candidates:
-        if path.is_file():
-            return path
-    looked = "; ".join(f"{label}: {p}" for label, p in candidates)
+    found, looked = find_tool_path(explicit, option="--keystore", env=KEYSTORE_ENV, cache_path=_CACHE_FILE,
+                                   present=Path.is_file)
+    if found is not None:
+        return found
     raise KeystoreUnavailable(
         f"the DCC Boxed test keystore was not found (looked in {looked}). Run `make dcc-tools`, which unpacks npm "
         f"{KEYSTORE_PACKAGE}, or pass --keystore FILE / set {KEYSTORE_ENV}", where="DUIS keystore")

@@ -17,7 +17,6 @@ wrapper that imports each by its file URI, because libxml2 does not resolve the 
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +25,7 @@ from urllib.parse import quote
 
 from harness.errors import InputError
 from harness.smets.duis.xmlbits import DS_NS, SR_NS, Problem
+from harness.tool_cache import find_tool_path
 
 __all__ = ["SCHEMA_ENV", "SCHEMA_FILES", "SchemaUnavailable", "DuisSchema", "find_schema_dir", "load_schema"]
 
@@ -52,18 +52,10 @@ def _has_schema(directory: Path) -> bool:
 
 def find_schema_dir(explicit: str | Path | None = None) -> Path:
     """The directory holding the DUIS, MMC and xmldsig schemas (see the module docstring for the search order)."""
-    candidates: list[tuple[str, Path]] = []
-    if explicit is not None:
-        candidates.append(("--schema", Path(explicit)))
-    elif os.environ.get(SCHEMA_ENV):
-        candidates.append((f"${SCHEMA_ENV}", Path(os.environ[SCHEMA_ENV])))
-    else:
-        candidates.append(("current directory", Path.cwd() / _CACHE_SUBDIR))
-        candidates.append(("source tree", Path(__file__).resolve().parent.parent / _CACHE_SUBDIR))
-    for _, directory in candidates:
-        if _has_schema(directory):
-            return directory
-    looked = "; ".join(f"{label}: {d}" for label, d in candidates)
+    found, looked = find_tool_path(explicit, option="--schema", env=SCHEMA_ENV, cache_path=_CACHE_SUBDIR,
+                                   present=_has_schema)
+    if found is not None:
+        return found
     names = ", ".join(name for _, name in SCHEMA_FILES)
     raise SchemaUnavailable(
         f"the DUIS schema ({names}) was not found (looked in {looked}). Run `make dcc-tools`, which extracts it from "

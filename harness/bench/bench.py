@@ -290,6 +290,7 @@ class Bench:
         from harness.emulation.network import DeviceSpec as HanDeviceSpec
         from harness.emulation.network import EmulatedHan
 
+        self._start_cbke_issuer()
         specs = [HanDeviceSpec(role, d.eui64.to_zigpy(), d.install_code.hex(), self.rig.install_code_crc_mode,
                                options={"cbke": self._cbke_credentials(role, d.eui64.to_zigpy())})
                  for role, d in self.devices.items() if role in ("esme", "gsme", "ihd")]
@@ -307,28 +308,31 @@ class Bench:
             device.emulated = self.han.devices.get(device.eui64.to_zigpy())
         return await self._stack.enter_async_context(serve_ncp(self.ncp, self.rig.coordinator.transport))
 
-    def _cbke_credentials(self, role: str | None, eui64: zt.EUI64) -> Any:
-        """Suite-2 credentials for the NCP (`role` None) or an emulated meter: issued by a test CA generated per
-        bench, or the SE spec's test-vector certificates when the rig asks for them (rig.py checked the subjects)."""
+    def _start_cbke_issuer(self) -> None:
+        """Who issues the suite-2 credentials of the NCP and the emulated meters, once per bench: a test CA
+        generated now, or the SE spec's test-vector certificates when the rig asks for them; into provenance."""
         from harness.zigbee.cbke import se_vectors
         from harness.zigbee.cbke.certificate import CertificateAuthority
 
-        vectors = self.rig.coordinator.cbke_credentials == "se-test-vectors"
-        if self.cbke_ca is None and not vectors:
-            self.cbke_ca = CertificateAuthority.generate()
-        if "cbke_ca" not in self.evidence.record.provenance:
-            self.evidence.record.provenance["cbke_ca"] = (
-                {"issuer": se_vectors.ISSUER, "public_key": se_vectors.CA_PUBLIC_KEY.hex().upper(),
-                 "source": "SE test vectors (Annex C, suite 2)"} if vectors else
-                {"issuer": self.cbke_ca.issuer.hex().upper(), "public_key": self.cbke_ca.public_key.hex().upper(),
-                 "source": "per-run test CA"})
+        if self.rig.coordinator.cbke_credentials == "se-test-vectors":
+            self.evidence.record.provenance["cbke_ca"] = {
+                "issuer": se_vectors.ISSUER, "public_key": se_vectors.CA_PUBLIC_KEY.hex().upper(),
+                "source": "SE test vectors (Annex C, suite 2)"}
+            return
+        self.cbke_ca = CertificateAuthority.generate()
+        self.evidence.record.provenance["cbke_ca"] = {
+            "issuer": self.cbke_ca.issuer.hex().upper(), "public_key": self.cbke_ca.public_key.hex().upper(),
+            "source": "per-run test CA"}
+
+    def _cbke_credentials(self, role: str | None, eui64: zt.EUI64) -> Any:
+        """Suite-2 credentials for the NCP (`role` None) or an emulated meter, from `_start_cbke_issuer`'s choice."""
+        from harness.zigbee.cbke import se_vectors
+
         subject = bytes(eui64)[::-1]  # certificates name the EUI-64 most significant octet first
-        issuer = getattr(self, "cbke_device_issuers", {}).get(role)  # tests: another CA (unknown issuer)
-        if issuer is not None:
-            return issuer.issue(subject, valid_from=0)
-        if vectors:
+        issuer = getattr(self, "cbke_device_issuers", {}).get(role, self.cbke_ca)  # tests: another CA for a role
+        if issuer is None:  # the SE test vectors: rig.py checked that every subject has one
             return se_vectors.credentials_for(subject.hex())
-        return self.cbke_ca.issue(subject, valid_from=0)
+        return issuer.issue(subject, valid_from=0)
 
     async def _start_sniffer(self) -> None:
         """The rig's `sniffer:` (drivers/sniffer.py), unless it is the emulated medium, which captures anyway."""

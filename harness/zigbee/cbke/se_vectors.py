@@ -8,6 +8,8 @@ other subject can be issued: a device must carry one of the four subjects as its
 
 from __future__ import annotations
 
+from functools import cache
+
 from harness.zigbee.cbke.certificate import DeviceCredentials, parse_certificate
 
 __all__ = ["CA_PUBLIC_KEY", "ISSUER", "credentials_for", "subjects"]
@@ -34,6 +36,7 @@ _CREDENTIALS = (
 )
 
 
+@cache  # parsed once: a rig load asks about each device, a bench about each meter
 def _by_subject() -> dict[str, DeviceCredentials]:
     found = {}
     for cert_hex, private in _CREDENTIALS:
