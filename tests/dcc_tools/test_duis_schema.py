@@ -63,11 +63,19 @@ def schema():  # noqa: ANN201
     return require_schema()
 
 
+# What the bench sends and writes is the signed form: it must be schema-valid too (the Signature is the schema's).
+KEYS = d.GeneratedKeystore(dcc_ids=[d.DCC_ACB_EUI])
+
+
 @pytest.mark.parametrize(("body", "target"), BUILT, ids=[f"{b.SRV}-{i}" for i, (b, _) in enumerate(BUILT)])
 def test_every_request_the_harness_builds_is_schema_valid(schema, body, target) -> None:  # noqa: ANN001
-    xml = d.Request.build(body, originator=SUPPLIER, target=target, counter=1002).to_xml()
+    request = d.Request.build(body, originator=SUPPLIER, target=target, counter=1002)
+    xml = request.to_xml()
     assert schema.problems(xml) == []
     assert d.validate(xml) == []
+    signed = request.to_xml(KEYS.signer_for(SUPPLIER))
+    assert schema.problems(signed) == []
+    assert d.validate(signed) == []
 
 
 FUTURE = datetime(2030, 1, 15, 9, tzinfo=timezone.utc)
@@ -123,6 +131,7 @@ def test_every_response_the_dcc_builds_is_schema_valid(schema, srv, code, payloa
     response = d.Response(RID, srv, code, AT, AT, "", payload)
     response.request_elems.update(echo)
     assert schema.problems(response.to_xml()) == []
+    assert schema.problems(response.to_xml(KEYS.signer_for(d.DCC_ACB_EUI))) == []  # signed by the DCC
 
 
 def test_schema_problems_name_the_element_and_line(schema) -> None:  # noqa: ANN001
