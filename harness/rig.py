@@ -79,7 +79,7 @@ class LabgridPlaceSpec:
 class CoordinatorSpec:
     kind: Literal["emulated", "serial", "labgrid"]
     ezsp_version: int = 13
-    transport: Literal["pty", "tcp"] = "pty"
+    transport: Literal["pty", "tcp", "loop"] = "pty"
     strict: bool = True
     port: SerialPort | None = None
     labgrid: LabgridPlaceSpec | None = None
@@ -438,7 +438,7 @@ def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
             raise doc.error("coordinator.ezsp_version",
                             f"{version!r} is not one of {', '.join(map(str, EZSP_VERSIONS))} (a whole number)")
         _choice(doc, version, "coordinator.ezsp_version", EZSP_VERSIONS)
-        transport = _choice(doc, c.get("transport", "pty"), "coordinator.transport", ("pty", "tcp"))
+        transport = _choice(doc, c.get("transport", "pty"), "coordinator.transport", ("pty", "tcp", "loop"))
         strict = c.get("strict", True)
         if not isinstance(strict, bool):
             raise doc.error("coordinator.strict", f"{strict!r} is not true or false")

@@ -669,3 +669,16 @@ def test_a_named_pipe_is_refused_without_waiting(tmp_path: Path) -> None:
 def test_a_device_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RigFileError, match="is a device, not a regular file"):
         load_rig("/dev/zero")
+
+
+def test_the_in_process_line_is_a_transport_a_rig_can_name(tmp_path: Path) -> None:
+    text = (RIGS / "emulated.yaml").read_text()
+    assert "transport: pty" in text
+    loop_rig = tmp_path / "loop.yaml"
+    loop_rig.write_text(text.replace("transport: pty", "transport: loop", 1))
+    assert load_rig(loop_rig).coordinator.transport == "loop"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("transport: pty", "transport: usb", 1))
+    with pytest.raises(RigError) as caught:
+        load_rig(bad)
+    assert "coordinator.transport" in str(caught.value) and "loop" in str(caught.value)

@@ -140,6 +140,8 @@ class Bench:
         self.link: HanLink | None = None
         self._stack = contextlib.AsyncExitStack()
         self._ncp_nv: Any = None
+        self._run_cbke_ca: Any = None
+        self.cbke_on = True
         self.place: Any = None  # harness.drivers.labgrid_place.LabgridPlace when the rig names one
         self.frame_log: FrameLog | None = None
         # The fleet keeps a premises' frame log only if it fails (or is sampled): see harness/bench/frame_log.py.
@@ -150,16 +152,21 @@ class Bench:
     # -- start / stop --------------------------------------------------------------------------------------
     @classmethod
     async def start(cls, rig: Rig, evidence: EvidenceBundle, *, frame_log: str = "on", ncp_nv: Any = None,
-                    operator: Operator | None = None) -> Bench:
+                    operator: Operator | None = None, cbke_ca: Any = None, cbke: bool = True) -> Bench:
         """`frame_log`: "on" (ezsp.log written as it goes), "deferred" (formatted and written at stop only if
         `keep_frame_log`), "off" (bellows' loggers stay quiet). `ncp_nv`: an emulated NCP's NvState to start from
         (a formed network: bellows then starts the network it finds, about 100 EZSP commands, instead of forming
-        one, about 590; the fleet does this)."""
+        one, about 590; the fleet does this). `cbke_ca`: the run's CertificateAuthority when several benches make
+        one run (the fleet), instead of a test CA generated for this bench. `cbke=False` (the fleet's
+        `--cbke off`, emulated rigs only): no suite-2 data on the NCP or the meters, so no key establishment
+        after the join; the timeline says so (`cbke.off`)."""
         if frame_log not in ("on", "deferred", "off"):
             raise ValueError(f"frame_log={frame_log!r} is not on, deferred or off")
         bench = cls(rig, evidence, operator=operator)
         bench.frame_log_mode = frame_log
         bench._ncp_nv = ncp_nv
+        bench._run_cbke_ca = cbke_ca
+        bench.cbke_on = cbke or rig.coordinator.kind != "emulated"
         try:
             bench._premises()
             await bench._open_coordinator()
@@ -273,6 +280,9 @@ class Bench:
         """The KE server on the SE endpoint: always on the emulated NCP (a per-bench CA issued its data); on a real
         stick only when it holds suite-2 CBKE data (`rig check` says whether it does, and who issued it)."""
         assert self.coordinator is not None
+        if not self.cbke_on:
+            self.evidence.timeline.record("cbke.off", suite=2, reason="asked for (fleet --cbke off)")
+            return
         if self.rig.coordinator.kind != "emulated":
             data = await self.coordinator.stick_cbke()
             self.evidence.record.provenance["coordinator_cbke"] = {
@@ -290,9 +300,11 @@ class Bench:
         from harness.emulation.network import DeviceSpec as HanDeviceSpec
         from harness.emulation.network import EmulatedHan
 
-        self._start_cbke_issuer()
+        if self.cbke_on:
+            self._start_cbke_issuer()
         specs = [HanDeviceSpec(role, d.eui64.to_zigpy(), d.install_code.hex(), self.rig.install_code_crc_mode,
-                               options={"cbke": self._cbke_credentials(role, d.eui64.to_zigpy())})
+                               options={"cbke": self._cbke_credentials(role, d.eui64.to_zigpy())
+                                        if self.cbke_on else None})
                  for role, d in self.devices.items() if role in ("esme", "gsme", "ihd")]
         self.han = EmulatedHan(specs, pcap_path=self.evidence.attach("pcap", PCAP))
         if self.han.sniffer is not None:  # the key table exists from the first frame on, so a crash keeps it
@@ -303,7 +315,8 @@ class Bench:
         coordinator_eui = self.rig.hub.eui64.replace("-", ":")
         self.ncp = self.han.make_ncp(self.rig.coordinator.ezsp_version, eui64=coordinator_eui,
                                      strict=self.rig.coordinator.strict, nv=self._ncp_nv)
-        self.ncp.install_cbke_data(self._cbke_credentials(None, zt.EUI64.convert(coordinator_eui)))
+        if self.cbke_on:
+            self.ncp.install_cbke_data(self._cbke_credentials(None, zt.EUI64.convert(coordinator_eui)))
         for device in self.devices.values():
             device.emulated = self.han.devices.get(device.eui64.to_zigpy())
         return await self._stack.enter_async_context(serve_ncp(self.ncp, self.rig.coordinator.transport))
@@ -319,10 +332,10 @@ class Bench:
                 "issuer": se_vectors.ISSUER, "public_key": se_vectors.CA_PUBLIC_KEY.hex().upper(),
                 "source": "SE test vectors (Annex C, suite 2)"}
             return
-        self.cbke_ca = CertificateAuthority.generate()
+        self.cbke_ca = self._run_cbke_ca or CertificateAuthority.generate()
         self.evidence.record.provenance["cbke_ca"] = {
             "issuer": self.cbke_ca.issuer.hex().upper(), "public_key": self.cbke_ca.public_key.hex().upper(),
-            "source": "per-run test CA"}
+            "source": "per-run test CA" if self._run_cbke_ca is None else "the fleet run's test CA"}
 
     def _cbke_credentials(self, role: str | None, eui64: zt.EUI64) -> Any:
         """Suite-2 credentials for the NCP (`role` None) or an emulated meter, from `_start_cbke_issuer`'s choice."""
@@ -387,7 +400,8 @@ class Bench:
             raise RigError(f"{self.rig.path}: {'; '.join(problems)}")
 
     def _write_ncp_log(self) -> None:
-        if self.ncp is None:
+        # With a deferred or no frame log (the fleet), a bundle that will not be kept gets no command log either.
+        if self.ncp is None or (self.frame_log_mode != "on" and not self.keep_frame_log):
             return
         path = self.evidence.attach("ncp_command_log", "ncp-commands.log")
         with path.open("w") as out:

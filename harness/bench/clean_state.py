@@ -18,6 +18,7 @@ per test); `check_domain_fresh` asserts that too, so a bench kept across tests c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,7 +44,19 @@ class CleanStateReport:
 
 
 async def _children(ezsp: Any) -> dict[zt.EUI64, int]:
-    return {zt.EUI64(eui): int(nwk) async for nwk, eui, _type in ezsp.read_child_data()}
+    # bellows' read_child_data asks for all 256 indices (an EZSP round trip each); the stick says how many
+    # children it has (getParentChildParameters), so the scan stops once it has seen them all: one command on an
+    # empty table instead of 256.
+    count, _parent_eui64, _parent_id = await ezsp.getParentChildParameters()
+    children: dict[zt.EUI64, int] = {}
+    if int(count) == 0:
+        return children
+    async with contextlib.aclosing(ezsp.read_child_data()) as rows:
+        async for nwk, eui, _type in rows:
+            children[zt.EUI64(eui)] = int(nwk)
+            if len(children) >= int(count):
+                break
+    return children
 
 
 async def _known_node(ezsp: Any, eui: zt.EUI64) -> int | None:

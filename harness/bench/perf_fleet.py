@@ -3,8 +3,9 @@
     .venv/bin/python -m harness.bench.perf_fleet [--sizes 1 10 100 1000] [--workers 2]
 
 Full path: `smets2-harness fleet` (harness/fleet/): per premises its own emulated HAN, emulated NCP and bellows
-over a pty, the DP121 story from harness/bench/steps.py, negative controls at 5 %, frame logs deferred (kept for
-failed and sampled premises). Domain-only path: the same story on the same Bench's domain objects (SMI, DCC, CHF,
+over the in-process ASH line (or a pty), the DP121 story from harness/bench/steps.py with CBKE after the join (and
+without, to show its cost), negative controls at 5 %, frame logs off or deferred (kept for failed and sampled
+premises). Domain-only path: the same story on the same Bench's domain objects (SMI, DCC, CHF,
 suppliers, virtual clock) with the join recorded on the CHF directly: no radio, no EZSP. Reports premises/s,
 resident memory per premises in flight, and the ratio; the target is 1,000 premises in <= 30 s on 2 cores
 (>= 33 premises/s).
@@ -63,26 +64,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rig", default="rigs/emulated.yaml")
     parser.add_argument("--frame-log", choices=("off", "deferred"), nargs="+", default=["off", "deferred"])
+    parser.add_argument("--cbke", choices=("on", "off"), nargs="+", default=["on", "off"],
+                        help="on: every meter runs CBKE after joining (the fleet's default); off: the story alone")
+    parser.add_argument("--transport", choices=("loop", "pty"), nargs="+", default=["loop"],
+                        help="the NCP line: loop (the fleet's default, in-process) and/or pty")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         rows = []
-        for frame_log in args.frame_log:
-            for size in args.sizes:
-                # Each fleet forks its workers from this process: measured before the domain-only run fills it.
-                summary = run_fleet(FleetOptions(rig=args.rig, premises=size, workers=args.workers, seed=0,
-                                                 out=Path(tmp) / f"fleet-{frame_log}-{size}", sample_every=0,
-                                                 frame_log=frame_log), progress=None)
-                rows.append((frame_log, size, summary))
+        for transport in args.transport:
+            for cbke in args.cbke:
+                for frame_log in args.frame_log:
+                    for size in args.sizes:
+                        # Each fleet forks its workers from this process: measured before the domain-only run.
+                        summary = run_fleet(FleetOptions(
+                            rig=args.rig, premises=size, workers=args.workers, seed=0, sample_every=0,
+                            out=Path(tmp) / f"fleet-{transport}-{cbke}-{frame_log}-{size}", frame_log=frame_log,
+                            transport=transport, cbke=cbke == "on"), progress=None)
+                        rows.append((transport, cbke, frame_log, size, summary))
         domain = domain_only(args.rig, 200, Path(tmp) / "domain")
     print(f"domain-only path (no radio, no EZSP, 1 process, evidence timeline written): {domain:.0f} premises/s")
-    print(f"{'frame log':>9s} {'premises':>8s} {'wall (s)':>9s} {'premises/s':>11s} {'vs target':>10s} "
-          f"{'vs domain':>10s} {'KiB/premises':>13s} {'failed':>7s}")
-    for frame_log, size, summary in rows:
+    print(f"{'line':>5s} {'CBKE':>4s} {'frame log':>9s} {'premises':>8s} {'wall (s)':>9s} {'premises/s':>11s} "
+          f"{'vs target':>10s} {'vs domain':>10s} {'KiB/premises':>13s} {'failed':>7s}")
+    for transport, cbke, frame_log, size, summary in rows:
         rate = summary["premises_per_s"]
         per = (summary.get("memory") or {}).get("per_premises_kb")
-        print(f"{frame_log:>9s} {size:8d} {summary['wall_s']:9.1f} {rate:11.1f} {rate / TARGET_PER_S:9.0%} "
-              f"{rate / domain:9.1%} {per if per is not None else float('nan'):13.0f} {summary['failed']:7d}")
+        print(f"{transport:>5s} {cbke:>4s} {frame_log:>9s} {size:8d} {summary['wall_s']:9.1f} {rate:11.1f} "
+              f"{rate / TARGET_PER_S:9.0%} {rate / domain:9.1%} {per if per is not None else float('nan'):13.0f} "
+              f"{summary['failed']:7d}")
     print(f"target: 1,000 premises in <= 30 s on 2 cores = {TARGET_PER_S:.1f} premises/s")
     return 0
 

@@ -23,6 +23,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="keep the evidence of every n-th passing premises; 0: none (failed ones always)")
     p.add_argument("--frame-log", choices=("deferred", "off"), default="deferred",
                    help="deferred: each premises' ezsp.log is kept with its bundle; off: bellows logs nothing")
+    p.add_argument("--transport", choices=("loop", "pty", "tcp", "rig"), default="loop",
+                   help="the serial line between bellows and each premises' emulated NCP: loop (in-process, the "
+                        "same ASH bytes with no syscalls), pty, tcp, or rig (what the rig names); "
+                        "default: %(default)s")
+    p.add_argument("--cbke", choices=("on", "off"), default="on",
+                   help="on: every meter runs CBKE (suite 2) after joining, as on a SMETS2 HAN; off: it does not "
+                        "(the story without key establishment, to see what CBKE costs); default: %(default)s")
+    p.add_argument("--event-loop", choices=("auto", "asyncio", "uvloop"), default="auto",
+                   help="the workers' event loop; auto: uvloop where it is installed, else asyncio")
     p.add_argument("--form-each", action="store_true",
                    help="let bellows form every premises' network instead of starting from a formed NV state")
     p.add_argument("--out", default=None, help="output folder (default: reports/fleet-<time>)")
@@ -38,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
     if rig.coordinator.kind != "emulated" or "esme" not in rig.devices:
         raise RigError(f"{args.rig}: fleet mode needs an emulated coordinator and an esme (each premises "
                        "gets its own emulated NCP and meter)")
+    if rig.coordinator.cbke_credentials == "se-test-vectors" and args.cbke == "on":
+        raise RigError(f"{args.rig}: coordinator.cbke_credentials: se-test-vectors names fixed certificate "
+                       "subjects, and every premises of a fleet has its own EUI-64s; use a per-run-ca rig (e.g. "
+                       "rigs/emulated.yaml) or --cbke off")
     for name, value, low in (("--premises", args.premises, 1), ("--workers", args.workers, 1),
                              ("--sample-every", args.sample_every, 0)):
         if value < low:
@@ -48,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
     options = FleetOptions(rig=args.rig, premises=args.premises, workers=args.workers, seed=args.seed, out=out,
                            concurrency=args.concurrency or DEFAULT_CONCURRENCY, control_rate=args.control_rate,
                            sample_every=args.sample_every, frame_log=args.frame_log,
-                           formed_start=not args.form_each, reveal_secrets=args.reveal_secrets)
+                           formed_start=not args.form_each, reveal_secrets=args.reveal_secrets,
+                           transport=None if args.transport == "rig" else args.transport,
+                           cbke=args.cbke == "on", event_loop=args.event_loop)
     print(f"smets2-harness fleet: {args.premises} premises on {rig.name} ({args.rig}), {args.workers} workers, "
           f"seed {args.seed}", flush=True)
     summary = run_fleet(options)

@@ -44,7 +44,9 @@ def safe_name(test_id: str) -> str:
 
 class EvidenceBundle:
     def __init__(self, root: Path, test_id: str, *, sec_refs: list[str] | None = None,
-                 reveal_secrets: bool = False) -> None:
+                 reveal_secrets: bool = False, coalesce_saves: bool = False) -> None:
+        """`coalesce_saves`: the record is rewritten once per event-loop iteration rather than on every change
+        (TestRecord.autosave); the fleet's choice, where thousands of premises share two processes."""
         self.dir = root / safe_name(test_id)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.reveal_secrets = reveal_secrets
@@ -52,7 +54,7 @@ class EvidenceBundle:
         self.record = TestRecord(test_id=test_id, sec_refs=list(sec_refs or []), provenance=base_provenance(),
                                  outcome="incomplete", reveal_secrets=reveal_secrets)
         self.record.files["timeline"] = TIMELINE
-        self.record.autosave(self.dir / RECORD)  # a crash from here on leaves the last good state
+        self.record.autosave(self.dir / RECORD, coalesce=coalesce_saves)  # a crash from here on leaves the last good state
         self._closed = False
 
     def path(self, name: str) -> Path:
@@ -89,6 +91,7 @@ class EvidenceBundle:
             # Only list files that exist: a crash before the radio came up leaves no pcap.
             self.record.files = {k: v for k, v in self.record.files.items() if (self.dir / v).exists()}
             self.record.files["record"] = RECORD
-            self.save()
+            self.protect_secret_files()
+            self.record.flush()
             self._closed = True
         return self.dir / RECORD

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import os
@@ -37,13 +38,39 @@ class TestRecord:
     secret_files: list[str] = field(default_factory=list)  # hold keys on purpose (Wireshark): owner-only
     reveal_secrets: bool = field(default=False, repr=False)
     _path: Path | None = field(default=None, repr=False, compare=False)
+    _coalesce: bool = field(default=False, repr=False, compare=False)
+    _save_pending: bool = field(default=False, repr=False, compare=False)
 
-    def autosave(self, path: Path) -> None:
-        """Write the record now and after every change (measure, attach, close)."""
+    def autosave(self, path: Path, *, coalesce: bool = False) -> None:
+        """Write the record now and after every change (measure, attach, close). `coalesce`: inside a running
+        event loop, the changes of one loop iteration make one write, at the end of it (the fleet: a premises
+        makes ~15 changes, mostly in bursts, and rewrote the whole record each time); `flush` writes at once."""
         self._path = path
-        self.save()
+        self._coalesce = coalesce
+        self.write(path)
 
     def save(self) -> None:
+        if self._path is None:
+            return
+        if self._coalesce:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            if loop is not None:
+                if not self._save_pending:
+                    self._save_pending = True
+                    loop.call_soon(self._deferred_save)
+                return
+        self.write(self._path)
+
+    def _deferred_save(self) -> None:
+        if self._save_pending:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the record now (pending coalesced changes included)."""
+        self._save_pending = False
         if self._path is not None:
             self.write(self._path)
 
@@ -64,8 +91,8 @@ class TestRecord:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data.pop("_path", None)
-        data.pop("reveal_secrets", None)
+        for private in ("_path", "_coalesce", "_save_pending", "reveal_secrets"):
+            data.pop(private, None)
         return data
 
     def write(self, path: Path) -> None:

@@ -19,7 +19,8 @@ from typing import IO, Any
 
 from harness.fleet import plot
 from harness.fleet.summary import summarise, table
-from harness.fleet.worker import WorkerJob, worker_main
+from harness.fleet.worker import WorkerJob, uvloop_available, worker_main
+from harness.zigbee.cbke.certificate import CertificateAuthority
 
 DEFAULT_CONCURRENCY = 25  # premises in flight per worker; more only adds event-loop lag once the CPU is busy
 
@@ -38,6 +39,9 @@ class FleetOptions:
     frame_log: str = "deferred"
     formed_start: bool = True
     reveal_secrets: bool = False
+    transport: str | None = "loop"  # the NCP line for every premises; None: the rig's (pty or tcp)
+    cbke: bool = True  # CBKE after every join, as a SMETS2 HAN needs; False measures the story without it
+    event_loop: str = "auto"  # the workers' loop: uvloop where it is installed (auto), or asyncio / uvloop
 
 
 class Progress:
@@ -67,26 +71,40 @@ class Progress:
             self.stream.write("\n")
 
 
-def _jobs(options: FleetOptions, root: Path) -> list[WorkerJob]:
+def _jobs(options: FleetOptions, root: Path, cbke_ca: CertificateAuthority) -> list[WorkerJob]:
     workers = max(1, min(options.workers, options.premises or 1))
-    return [WorkerJob(rig_path=options.rig, root=str(root), seed=options.seed,
+    return [WorkerJob(rig_path=options.rig, root=str(root), seed=options.seed, cbke_ca=cbke_ca,
                       indices=tuple(range(w, options.premises, workers)), concurrency=options.concurrency,
                       control_rate=options.control_rate, sample_every=options.sample_every,
                       no_join_window=options.no_join_window, frame_log=options.frame_log,
-                      formed_start=options.formed_start, reveal_secrets=options.reveal_secrets)
+                      formed_start=options.formed_start, reveal_secrets=options.reveal_secrets,
+                      transport=options.transport, cbke=options.cbke, event_loop=_event_loop(options))
             for w in range(workers)]
 
 
-def run_fleet(options: FleetOptions, *, progress: IO[str] | None = sys.stderr) -> dict[str, Any]:
+STDERR = "stderr"  # the progress bar goes to whatever sys.stderr is when the fleet runs, not when this was imported
+
+
+def _event_loop(options: FleetOptions) -> str:
+    if options.event_loop == "auto":
+        return "uvloop" if uvloop_available() else "asyncio"
+    return options.event_loop
+
+
+def run_fleet(options: FleetOptions, *, progress: IO[str] | str | None = STDERR) -> dict[str, Any]:
     out = Path(options.out)
     root = out / "premises"
     root.mkdir(parents=True, exist_ok=True)
-    jobs = _jobs(options, root)
+    # One test CA for the run (as one bench has one): it issues every premises' suite-2 certificates, unless the
+    # rig names the SE test vectors. Issued certificates are per premises: each names its own EUI-64.
+    cbke_ca = CertificateAuthority.generate()
+    jobs = _jobs(options, root, cbke_ca)
     # fork: the workers inherit the imported harness, bellows and zigpy instead of importing them again.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     queue = context.Queue()
-    bar = Progress(options.premises, progress) if progress is not None else None
+    stream = sys.stderr if progress == STDERR else progress
+    bar = Progress(options.premises, stream) if stream is not None and not isinstance(stream, str) else None
     started = time.perf_counter()
     processes = [context.Process(target=worker_main, args=(job, queue), name=f"fleet-worker-{i}", daemon=True)
                  for i, job in enumerate(jobs)]
@@ -134,6 +152,12 @@ def run_fleet(options: FleetOptions, *, progress: IO[str] | None = sys.stderr) -
     memory = _memory(workers_memory)
     summary = summarise(records, wall_s=wall, workers=len(processes), seed=options.seed, memory=memory)
     summary["rig"] = options.rig
+    summary["cbke"] = options.cbke
+    summary["event_loop"] = jobs[0].event_loop
+    summary["transport"] = options.transport or "rig"
+    if options.cbke:
+        summary["cbke_ca"] = {"issuer": cbke_ca.issuer.hex().upper(),
+                              "public_key": cbke_ca.public_key.hex().upper()}
     summary["out"] = str(out)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
     days = [r["commissioning_days"] for r in records if r.get("commissioning_days") is not None]

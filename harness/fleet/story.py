@@ -120,10 +120,12 @@ async def story(bench: Bench, params: PremisesParams, *, no_join_window: float) 
 
 async def run_premises(base: Rig, params: PremisesParams, root: Path, *, keep_if_passed: bool,
                        no_join_window: float = 2.0, reveal_secrets: bool = False,
-                       nv_template: dict[str, Any] | None = None, frame_log: str = "deferred") -> dict[str, Any]:
+                       nv_template: dict[str, Any] | None = None, frame_log: str = "deferred",
+                       cbke_ca: Any = None, cbke: bool = True) -> dict[str, Any]:
     """One premises, start to end. Its evidence bundle is kept if it failed or `keep_if_passed`."""
     started = time.perf_counter()
-    evidence = EvidenceBundle(root, f"premises-{params.index:05d}", reveal_secrets=reveal_secrets)
+    evidence = EvidenceBundle(root, f"premises-{params.index:05d}", reveal_secrets=reveal_secrets,
+                              coalesce_saves=True)
     evidence.record.provenance["fleet_params"] = params.to_json(reveal_secrets=reveal_secrets)
     record: dict[str, Any] = {"index": params.index, "control": params.control,
                               "wan_outage_days": params.wan_outage_days, "cos_day": params.cos_day}
@@ -131,7 +133,8 @@ async def run_premises(base: Rig, params: PremisesParams, root: Path, *, keep_if
     failure: BaseException | None = None
     try:
         nv = premises_nv(nv_template, params) if nv_template is not None else None
-        bench = await Bench.start(premises_rig(base, params), evidence, frame_log=frame_log, ncp_nv=nv)
+        bench = await Bench.start(premises_rig(base, params), evidence, frame_log=frame_log, ncp_nv=nv,
+                                  cbke_ca=cbke_ca, cbke=cbke)
         record.update(await story(bench, params, no_join_window=no_join_window))
     except Exception as exc:  # noqa: BLE001 - one premises' failure is recorded, never raised into the fleet
         failure = exc

@@ -8,6 +8,7 @@ progress bar moves and a worker that dies loses only the premises it had not fin
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import resource
 from collections.abc import Callable
@@ -34,6 +35,10 @@ class WorkerJob:
     frame_log: str  # "deferred" (kept with the bundle) or "off"
     formed_start: bool
     reveal_secrets: bool
+    cbke_ca: Any = None  # the run's CertificateAuthority (harness/fleet/runner.py)
+    transport: str | None = None  # overrides the rig's coordinator.transport (the fleet's default: loop)
+    cbke: bool = True  # False: no key establishment after the join (fleet --cbke off)
+    event_loop: str = "asyncio"  # or "uvloop" (event_loop_factory)
 
 
 def quiet_logging() -> None:
@@ -46,6 +51,8 @@ def quiet_logging() -> None:
 
 async def run_job(job: WorkerJob, report: Callable[[dict[str, Any]], None]) -> None:
     rig = load_rig(job.rig_path)
+    if job.transport is not None and rig.coordinator.kind == "emulated":
+        rig = dataclasses.replace(rig, coordinator=dataclasses.replace(rig.coordinator, transport=job.transport))
     template = None
     if job.formed_start and rig.coordinator.kind == "emulated":
         template = await formed_nv_template(rig.coordinator.ezsp_version, rig.hub.eui64.replace("-", ":"),
@@ -61,7 +68,8 @@ async def run_job(job: WorkerJob, report: Callable[[dict[str, Any]], None]) -> N
             try:
                 record = await run_premises(rig, params, root, keep_if_passed=keep, nv_template=template,
                                             no_join_window=job.no_join_window, frame_log=job.frame_log,
-                                            reveal_secrets=job.reveal_secrets)
+                                            reveal_secrets=job.reveal_secrets, cbke_ca=job.cbke_ca,
+                                            cbke=job.cbke)
             except BaseException as exc:  # noqa: BLE001 - run_premises records failures; this is a last resort
                 if isinstance(exc, KeyboardInterrupt | SystemExit):
                     raise
@@ -76,10 +84,31 @@ async def run_job(job: WorkerJob, report: Callable[[dict[str, Any]], None]) -> N
                         "in_flight": min(max(1, job.concurrency), len(job.indices) or 1)}})
 
 
+def uvloop_available() -> bool:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def event_loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The worker's event loop: CPython's own, or uvloop's (libuv; call_soon, timers and futures in C, about 10 %
+    more premises per second, measured by harness/bench/perf_fleet.py). The protocol code is the same on both."""
+    if name == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    if name == "asyncio":
+        return None
+    raise ValueError(f"event loop {name!r} is not asyncio or uvloop")
+
+
 def worker_main(job: WorkerJob, queue: Any) -> None:
     """Process entry point: run the job, put each record on `queue`, then None."""
     quiet_logging()
     try:
-        asyncio.run(run_job(job, queue.put))
+        with asyncio.Runner(loop_factory=event_loop_factory(job.event_loop)) as runner:
+            runner.run(run_job(job, queue.put))
     finally:
         queue.put(None)

@@ -73,7 +73,7 @@ async def test_silent_ncp_times_out_cleanly_and_recovers_on_reconnect():
             assert app.state.network_info.pan_id == pan_id
 
 
-@pytest.mark.parametrize("transport", ["pty", "tcp"])
+@pytest.mark.parametrize("transport", ["pty", "tcp", "loop"])
 async def test_unsolicited_rstack_is_connection_lost_and_reconnect_works(transport: str):
     ncp = EmulatedNcp(13, eui64=COORDINATOR_EUI64, strict=True)
     async with serve_ncp(ncp, transport) as url:

@@ -73,7 +73,7 @@ async def eventually(predicate, timeout: float = 5.0) -> None:  # type: ignore[n
         await asyncio.sleep(0.02)
 
 
-@pytest.mark.parametrize("transport", ["pty", "tcp"])
+@pytest.mark.parametrize("transport", ["pty", "tcp", "loop"])
 @pytest.mark.parametrize("version", [8, 13, 14, 18])
 async def test_esme_joins_with_its_install_code_is_read_and_leaves(version: int, transport: str) -> None:
     async with bench(version, transport, [DeviceSpec("esme", ESME, SPEC_CODE)]) as b:

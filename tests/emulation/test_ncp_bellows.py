@@ -1,4 +1,5 @@
-"""Unmodified bellows drives the emulated NCP over a real pty and over tcp://, in strict mode.
+"""Unmodified bellows drives the emulated NCP over a real pty, over tcp:// and over the in-process line
+(harness-loop://, loop_transport.py), in strict mode.
 
 Strict mode means every command bellows sent had an explicit handler: a bellows that starts sending something
 new fails here rather than being answered by the default responder.
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.timeout(30)
 WELL_KNOWN_KEY = zt.KeyData(b"ZigBeeAlliance09")
 
 
-@pytest.mark.parametrize("transport", ["pty", "tcp"])
+@pytest.mark.parametrize("transport", ["pty", "tcp", "loop"])
 @pytest.mark.parametrize("version", [8, 13, 14, 18])
 async def test_bellows_connects_and_forms(version: int, transport: str):
     ncp = EmulatedNcp(version, eui64=COORDINATOR_EUI64, strict=True)
@@ -49,7 +50,7 @@ async def test_bellows_in_its_default_thread_mode():
     ncp.check()
 
 
-@pytest.mark.parametrize("transport", ["pty", "tcp"])
+@pytest.mark.parametrize("transport", ["pty", "tcp", "loop"])
 async def test_reconnect_keeps_the_network(transport: str):
     ncp = EmulatedNcp(13, eui64=COORDINATOR_EUI64, strict=True)
     async with serve_ncp(ncp, transport) as url:

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -117,3 +118,55 @@ def test_top_level_help_imports_neither_bellows_nor_zigpy():
             "print('LOADED', [m for m in ('bellows', 'zigpy') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "fleet" in out and "LOADED []" in out
+
+
+def _timeline(bundle: Path) -> list[dict]:
+    return [json.loads(line) for line in (bundle / "timeline.jsonl").read_text().splitlines()]
+
+
+def test_the_fleet_runs_cbke_under_one_run_ca_over_the_in_process_line(tmp_path, capsys):
+    out = tmp_path / "fleet"
+    assert main(["fleet", "--rig", str(EMULATED_RIG), "--premises", "3", "--workers", "1", "--seed", "4",
+                 "--control-rate", "0", "--sample-every", "1", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["cbke"] is True and summary["transport"] == "loop"
+    assert summary["event_loop"] == "uvloop"  # a pinned dependency on this platform, so auto picks it
+    assert "path: bellows over the loop line, CBKE on, uvloop event loop" in capsys.readouterr().out
+    bundles = sorted((out / "premises").iterdir())
+    assert len(bundles) == 3
+    for bundle in bundles:
+        record = json.loads((bundle / "record.json").read_text())
+        # the record written by coalesced saves is the whole record: the verdict and the last measurement
+        assert record["outcome"] == "passed"
+        assert any(m["name"] == "premises_wall_time" for m in record["measurements"])
+        assert record["provenance"]["coordinator"]["port"] == "emulated (loop)"
+        assert record["provenance"]["cbke_ca"]["issuer"] == summary["cbke_ca"]["issuer"]  # one CA for the run
+        cbke = [e for e in _timeline(bundle) if e["kind"] == "han.cbke"]
+        assert cbke and all(e["success"] for e in cbke)
+        assert any(m["name"].startswith("cbke_duration.") for m in record["measurements"])
+
+
+def test_cbke_off_runs_the_story_without_key_establishment_and_says_so(tmp_path, capsys):
+    out = tmp_path / "fleet"
+    assert main(["fleet", "--rig", str(EMULATED_RIG), "--premises", "2", "--workers", "1", "--seed", "4",
+                 "--control-rate", "0", "--sample-every", "1", "--cbke", "off", "--transport", "pty",
+                 "--event-loop", "asyncio", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["cbke"] is False and summary["transport"] == "pty" and "cbke_ca" not in summary
+    assert summary["event_loop"] == "asyncio"
+    assert "path: bellows over the pty line, CBKE off, asyncio event loop" in capsys.readouterr().out
+    for bundle in sorted((out / "premises").iterdir()):
+        record = json.loads((bundle / "record.json").read_text())
+        assert record["outcome"] == "passed"
+        assert record["provenance"]["coordinator"]["port"] == "emulated (pty)"
+        assert "cbke_ca" not in record["provenance"]
+        kinds = [e["kind"] for e in _timeline(bundle)]
+        assert "cbke.off" in kinds and "han.cbke" not in kinds and "cbke.enabled" not in kinds
+
+
+def test_fleet_refuses_the_se_vector_certificates_it_cannot_give_every_premises(tmp_path, capsys):
+    rig = EMULATED_RIG.with_name("emulated-se-vectors.yaml")
+    assert main(["fleet", "--rig", str(rig), "--premises", "2", "--out", str(tmp_path / "f")]) == 2
+    err = capsys.readouterr().err
+    assert "coordinator.cbke_credentials: se-test-vectors" in err and "--cbke off" in err
+    assert not (tmp_path / "f").exists()  # refused before any premises ran

@@ -22,6 +22,12 @@ class TableHandlers:
 
     eui64: zt.EUI64  # provided by EmulatedNcp
 
+    def cmd_getParentChildParameters(self, p: dict) -> dict:
+        # UG100 (EZSP 0x0029): the number of children, and the parent of an end device. A coordinator has no
+        # parent: EmberZNet leaves the parent EUI-64 zero and the node ID the null node ID.
+        return {"childCount": len(self.nv.children), "parentEui64": zt.EUI64(bytes(8)),
+                "parentNodeId": NULL_NODE_ID}
+
     def cmd_getChildData(self, p: dict) -> dict:
         index = int(p["index"])
         if index >= len(self.nv.children):

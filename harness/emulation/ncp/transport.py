@@ -1,4 +1,5 @@
-"""Serial ports for the emulated NCP: a pty (bellows opens the slave path) or a tcp:// server.
+"""Serial ports for the emulated NCP: a pty (bellows opens the slave path), a tcp:// server, or an in-process line
+(`loop`, harness-loop://, for bellows in the same event loop: loop_transport.py).
 
 Rules from research/ezsp.md 7 and 0.7/0.8:
 * pty: `os.openpty()`, slave set raw at once and kept open by us, so the master never sees EIO/HUP while bellows
@@ -182,16 +183,23 @@ class TcpTransport:
             self._server = None
 
 
-def make_transport(ncp: EmulatedNcp, kind: Literal["pty", "tcp"], *, port: int = 0) -> PtyTransport | TcpTransport:
+TransportKind = Literal["pty", "tcp", "loop"]
+
+
+def make_transport(ncp: EmulatedNcp, kind: TransportKind, *, port: int = 0) -> NcpTransport:
     if kind == "pty":
         return PtyTransport(ncp)
     if kind == "tcp":
         return TcpTransport(ncp, port=port)
-    raise ValueError(f"transport {kind!r} is not 'pty' or 'tcp'")
+    if kind == "loop":  # in-process, for bellows in this event loop only (loop_transport.py)
+        from harness.emulation.ncp.loop_transport import LoopTransport
+
+        return LoopTransport(ncp)
+    raise ValueError(f"transport {kind!r} is not 'pty', 'tcp' or 'loop'")
 
 
 @contextlib.asynccontextmanager
-async def serve_ncp(ncp: EmulatedNcp, kind: Literal["pty", "tcp"] = "pty", *, port: int = 0) -> AsyncIterator[str]:
+async def serve_ncp(ncp: EmulatedNcp, kind: TransportKind = "pty", *, port: int = 0) -> AsyncIterator[str]:
     """Serve `ncp` for the duration of the block; yields the path/URL to give bellows as `device.path`."""
     transport = make_transport(ncp, kind, port=port)
     await transport.start()

@@ -10,6 +10,7 @@ ECQV public-key extraction: Q_U = e * P_U + Q_CA with e = int(AES-MMO(certificat
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from typing import Final
@@ -175,8 +176,9 @@ class CertificateAuthority:
     def generate(cls, issuer: bytes | None = None) -> "CertificateAuthority":
         return cls(issuer or secrets.token_bytes(8), secrets.randbelow(curve.N - 1) + 1)
 
-    @property
+    @functools.cached_property
     def public_key(self) -> bytes:
+        # A scalar multiplication; asked for on every certificate issued, so worked out once.
         return curve.encode_point(curve.public_key(self.private_key))
 
     def issue(
@@ -193,9 +195,10 @@ class CertificateAuthority:
         while True:
             k_u = secrets.randbelow(curve.N - 1) + 1
             k = secrets.randbelow(curve.N - 1) + 1
-            p_u = curve.add(curve.public_key(k_u), curve.public_key(k))
-            if p_u is None:
-                continue
+            if (k_u + k) % curve.N == 0:
+                continue  # P_U would be the point at infinity
+            # R_U + k G = (k_U + k) G: both halves run here, so one scalar multiplication gives the same P_U.
+            p_u = curve.public_key((k_u + k) % curve.N)
             raw = build_certificate(
                 serial=serial or secrets.token_bytes(8),
                 issuer=self.issuer,

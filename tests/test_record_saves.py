@@ -1,0 +1,73 @@
+"""Record saves: eager by default (every change on disk at once); coalesced for the fleet (one write per event-loop
+iteration, and whatever the bundle's close says is on disk before close returns)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from harness.evidence.bundle import EvidenceBundle
+from harness.evidence import record as record_module
+
+
+def _on_disk(bundle: EvidenceBundle) -> dict:
+    return json.loads((bundle.dir / "record.json").read_text())
+
+
+def _count_writes(monkeypatch) -> list[int]:
+    writes: list[int] = []
+    real = record_module.TestRecord.write
+
+    def counting(self, path):
+        writes.append(1)
+        real(self, path)
+
+    monkeypatch.setattr(record_module.TestRecord, "write", counting)
+    return writes
+
+
+async def test_eager_saves_put_every_change_on_disk_at_once(tmp_path, monkeypatch):
+    bundle = EvidenceBundle(tmp_path, "tests/x.py::eager")
+    writes = _count_writes(monkeypatch)
+    bundle.record.measure("a", 1.0, "s")
+    assert [m["name"] for m in _on_disk(bundle)["measurements"]] == ["a"]
+    bundle.record.measure("b", 2.0, "s")
+    assert len(writes) == 2
+
+
+async def test_coalesced_saves_write_a_burst_once_at_the_end_of_the_iteration(tmp_path, monkeypatch):
+    bundle = EvidenceBundle(tmp_path, "tests/x.py::coalesced", coalesce_saves=True)
+    writes = _count_writes(monkeypatch)
+    for i in range(10):
+        bundle.record.measure(f"m{i}", float(i), "s")
+    bundle.attach("ezsp_log", "ezsp.log")
+    assert writes == [] and _on_disk(bundle)["measurements"] == []  # nothing yet: the burst is still running
+    await asyncio.sleep(0)
+    assert len(writes) == 1
+    on_disk = _on_disk(bundle)
+    assert [m["name"] for m in on_disk["measurements"]] == [f"m{i}" for i in range(10)]
+    assert on_disk["files"]["ezsp_log"] == "ezsp.log"
+
+
+async def test_close_writes_the_verdict_before_it_returns(tmp_path):
+    bundle = EvidenceBundle(tmp_path, "tests/x.py::closing", coalesce_saves=True)
+    bundle.record.measure("late", 3.0, "s")
+    bundle.close("failed", "boom")
+    on_disk = _on_disk(bundle)  # no loop iteration in between
+    assert on_disk["outcome"] == "failed" and on_disk["message"] == "boom"
+    assert [m["name"] for m in on_disk["measurements"]] == ["late"]
+    assert not bundle.record._save_pending
+    await asyncio.sleep(0)  # the pending save found nothing left to do
+    assert _on_disk(bundle) == on_disk
+
+
+def test_without_a_running_loop_coalesced_saves_are_eager(tmp_path):
+    bundle = EvidenceBundle(tmp_path, "tests/x.py::no-loop", coalesce_saves=True)
+    bundle.record.measure("now", 1.0, "s")
+    assert [m["name"] for m in _on_disk(bundle)["measurements"]] == ["now"]
+
+
+def test_the_save_policy_is_not_part_of_the_record(tmp_path):
+    bundle = EvidenceBundle(tmp_path, "tests/x.py::private", coalesce_saves=True)
+    bundle.close("passed")
+    assert not {"_coalesce", "_save_pending", "_path", "reveal_secrets"} & set(_on_disk(bundle))
