@@ -68,7 +68,6 @@ class LoopTransport:
     def __init__(self, ncp: EmulatedNcp) -> None:
         self.ncp = ncp
         self.url = ""
-        self.connections = 0
         self._host: LoopSerialTransport | None = None
         self._to_host: _Pipe | None = None
 
@@ -78,7 +77,6 @@ class LoopTransport:
 
     def _connected(self, host: LoopSerialTransport, loop: asyncio.AbstractEventLoop) -> _Pipe:
         previous, self._host = self._host, host
-        self.connections += 1
         if previous is not None:
             LOGGER.info("emulated NCP: a new host replaces the one on %s (one host at a time, like a UART)",
                         self.url)
