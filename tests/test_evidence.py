@@ -123,6 +123,8 @@ def test_frame_log_lines_lose_their_keys_and_keep_the_rest():
     assert redact_log_text(ASH_WIRE_LINE) == "bellows.ash Sending data <10 bytes, redacted>"
     ack = "bellows.ash Received frame AckFrame(res=0, ncp_ready=0, ack_num=1)"
     assert redact_log_text(ack) == ack
+    prose = "bellows.ash Sending data frame to the NCP"  # a word after "data" is not wire hex
+    assert redact_log_text(prose) == prose
 
 
 JOIN_SCENARIO = '''

@@ -324,18 +324,19 @@ class Bench:
     def _start_cbke_issuer(self) -> None:
         """Who issues the suite-2 credentials of the NCP and the emulated meters, once per bench: a test CA
         generated now, or the SE spec's test-vector certificates when the rig asks for them; into provenance."""
-        from harness.zigbee.cbke import se_vectors
+        from harness.zigbee.cbke import curve, se_vectors
         from harness.zigbee.cbke.certificate import CertificateAuthority
 
         if self.rig.coordinator.cbke_credentials == "se-test-vectors":
             self.evidence.record.provenance["cbke_ca"] = {
                 "issuer": se_vectors.ISSUER, "public_key": se_vectors.CA_PUBLIC_KEY.hex().upper(),
-                "source": "SE test vectors (Annex C, suite 2)"}
+                "source": "SE test vectors (Annex C, suite 2)", "curve_backend": curve.backend_name()}
             return
         self.cbke_ca = self._run_cbke_ca or CertificateAuthority.generate()
         self.evidence.record.provenance["cbke_ca"] = {
             "issuer": self.cbke_ca.issuer.hex().upper(), "public_key": self.cbke_ca.public_key.hex().upper(),
-            "source": "per-run test CA" if self._run_cbke_ca is None else "the fleet run's test CA"}
+            "source": "per-run test CA" if self._run_cbke_ca is None else "the fleet run's test CA",
+            "curve_backend": curve.backend_name()}  # which code did the emulated side's curve arithmetic
 
     def _cbke_credentials(self, role: str | None, eui64: zt.EUI64) -> Any:
         """Suite-2 credentials for the NCP (`role` None) or an emulated meter, from `_start_cbke_issuer`'s choice."""

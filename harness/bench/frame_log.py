@@ -11,12 +11,14 @@ exactly one is open (a pytest bench set up in a fixture task), and nowhere when 
 
 Lines are buffered and written in blocks (not one write and flush per frame). `deferred=True` keeps the records
 in memory and formats them only if the log is kept (`FrameLog.close(keep=True)`): the fleet keeps the frame logs
-of failed premises and a sample of passing ones, and formatting is the main cost of a frame log.
+of failed premises and a sample of passing ones, and formatting is the main cost of a frame log. A deferred
+record keeps its arguments only where they cannot change before it is formatted (`_fix_arguments`).
 """
 
 from __future__ import annotations
 
 import contextvars
+import enum
 import logging
 from pathlib import Path
 
@@ -56,7 +58,7 @@ class FrameLog:
             return
         self.records += 1
         if self.deferred:
-            record.getMessage()  # fix the message now: its arguments may change before the log is formatted
+            _fix_arguments(record)
             self._pending.append(record)
             return
         self._add(self._formatter.format(record))
@@ -91,6 +93,53 @@ class FrameLog:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+_IMMUTABLE = (str, bytes, int, float, type(None), enum.Enum, frozenset)  # with their subclasses (zigpy's ints)
+_FROZEN_TYPES: dict[type, bool] = {}
+
+
+def _frozen_type(kind: type) -> bool:
+    known = _FROZEN_TYPES.get(kind)
+    if known is None:
+        params = getattr(kind, "__dataclass_params__", None)  # bellows' ASH frames: frozen, of bytes and ints
+        known = _FROZEN_TYPES[kind] = issubclass(kind, _IMMUTABLE) or bool(params is not None and params.frozen)
+    return known
+
+
+def _frozen(value: object) -> bool:
+    if _frozen_type(type(value)):
+        return True
+    return type(value) is tuple and all(_frozen_type(type(v)) for v in value)  # type: ignore[union-attr]
+
+
+def _fix_arguments(record: logging.LogRecord) -> None:
+    """A deferred record must read later as it would have now. Arguments that cannot change are kept as they are
+    (formatting them is most of a frame log's cost, and most records are never formatted); a dict of such values
+    (bellows' "Received command" results) is copied; anything else fixes the message now."""
+    args = record.args
+    if not args:
+        return
+    items = args if isinstance(args, tuple) else (args,)
+    copied = []
+    for item in items:
+        if type(item) is dict and all(_frozen(v) for v in item.values()):
+            item = dict(item)
+        elif not _frozen(item):
+            record.msg, record.args = record.getMessage(), None
+            return
+        copied.append(item)
+    record.args = tuple(copied) if isinstance(args, tuple) else copied[0]
+
+
+def lean_log_records() -> None:
+    """For a process whose log records go only to frame logs (the fleet's workers): records stop collecting the
+    caller's file and line (a stack walk per record) and thread and process names, which FORMAT never shows.
+    logging's own switches (logging/__init__.py: _srcfile, logThreads, logProcesses, logMultiprocessing)."""
+    logging._srcfile = None  # type: ignore[attr-defined]  # documented there as the way to skip findCaller
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 class _Dispatcher(logging.Handler):

@@ -364,11 +364,13 @@ class HubDutBench:
     def _cbke_credentials(self) -> None:
         """The bench's test CA and the hub's KE server with its own certificate (subject: the CHF's EUI-64)."""
         from harness.emulation.hub_cbke import HubKeyEstablishment
+        from harness.zigbee.cbke import curve
         from harness.zigbee.cbke.certificate import CertificateAuthority
 
         self.cbke_ca = CertificateAuthority.generate()
         self.evidence.record.provenance["cbke_ca"] = {"issuer": self.cbke_ca.issuer.hex().upper(),
-                                                      "public_key": self.cbke_ca.public_key.hex().upper()}
+                                                      "public_key": self.cbke_ca.public_key.hex().upper(),
+                                                      "curve_backend": curve.backend_name()}
         hub_credentials = self.cbke_ca.issue(bytes(self.chf.to_zigpy())[::-1], valid_from=0)
         # the emulated hub checks certificate validity on its own (virtual) clock, as the CHF model keeps time
         self.hub_cbke = HubKeyEstablishment(hub_credentials, timeout=self.rig.timeout("cbke"),

@@ -44,7 +44,7 @@ def _redact_nested(value: Any, reveal: bool) -> Any:
 _KEY_OCTETS = re.compile(r"\b(?:[0-9A-Fa-f]{2}:){15}[0-9A-Fa-f]{2}\b")
 # ASH carries the same EZSP frames as raw bytes: the frame repr and the (only pseudo-randomised) wire hex.
 _ASH_EZSP_FRAME = re.compile(r"ezsp_frame=b(?P<q>['\"])(?:\\.|(?!(?P=q)).)*(?P=q)")
-_ASH_WIRE_DATA = re.compile(r"\b(?P<what>Sending data|Received data)\s+(?P<hex>[0-9A-Fa-f]+)")
+_ASH_WIRE_DATA = re.compile(r"\b(?P<what>Sending data|Received data)\s+(?P<hex>[0-9A-Fa-f]+)\b")  # not "data frame"
 
 
 def _redact_key_octets(match: re.Match[str]) -> str:

@@ -20,6 +20,7 @@ from typing import IO, Any
 from harness.fleet import plot
 from harness.fleet.summary import summarise, table
 from harness.fleet.worker import WorkerJob, uvloop_available, worker_main
+from harness.zigbee.cbke import curve
 from harness.zigbee.cbke.certificate import CertificateAuthority
 
 DEFAULT_CONCURRENCY = 25  # premises in flight per worker; more only adds event-loop lag once the CPU is busy
@@ -98,6 +99,7 @@ def run_fleet(options: FleetOptions, *, progress: IO[str] | str | None = STDERR)
     # One test CA for the run (as one bench has one): it issues every premises' suite-2 certificates, unless the
     # rig names the SE test vectors. Issued certificates are per premises: each names its own EUI-64.
     cbke_ca = CertificateAuthority.generate()
+    curve_backend = curve.backend_name()  # chosen here, so forked workers inherit the choice
     jobs = _jobs(options, root, cbke_ca)
     # fork: the workers inherit the imported harness, bellows and zigpy instead of importing them again.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
@@ -153,6 +155,7 @@ def run_fleet(options: FleetOptions, *, progress: IO[str] | str | None = STDERR)
     summary = summarise(records, wall_s=wall, workers=len(processes), seed=options.seed, memory=memory)
     summary["rig"] = options.rig
     summary["cbke"] = options.cbke
+    summary["curve_backend"] = curve_backend
     summary["event_loop"] = jobs[0].event_loop
     summary["transport"] = options.transport or "rig"
     if options.cbke:

@@ -64,8 +64,11 @@ def table(summary: dict[str, Any]) -> str:
         f"{summary['workers']} workers, seed {summary['seed']})",
     ]
     if "transport" in summary:  # what path the premises ran: the throughput means nothing without it
-        lines.append(f"path: bellows over the {summary['transport']} line, CBKE "
-                     f"{'on' if summary.get('cbke') else 'off'}, {summary.get('event_loop', 'asyncio')} event loop")
+        cbke = "off"
+        if summary.get("cbke"):
+            cbke = f"on (curve: {summary['curve_backend']})" if summary.get("curve_backend") else "on"
+        lines.append(f"path: bellows over the {summary['transport']} line, CBKE {cbke}, "
+                     f"{summary.get('event_loop', 'asyncio')} event loop")
     if summary["failed_by_cause"]:
         lines.append("failed by cause:")
         lines += [f"  {n:6d}  {cause}" for cause, n in summary["failed_by_cause"].items()]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.bench import frame_log
 from harness.fleet.nv_template import formed_nv_template
 from harness.fleet.params import draw
 from harness.fleet.story import run_premises
@@ -47,6 +48,7 @@ def quiet_logging() -> None:
     for handler in logging.getLogger().handlers:
         handler.setLevel(logging.WARNING)
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # transports closed at shutdown are not news
+    frame_log.lean_log_records()
 
 
 async def run_job(job: WorkerJob, report: Callable[[dict[str, Any]], None]) -> None:

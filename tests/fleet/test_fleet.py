@@ -131,7 +131,10 @@ def test_the_fleet_runs_cbke_under_one_run_ca_over_the_in_process_line(tmp_path,
     summary = json.loads((out / "summary.json").read_text())
     assert summary["cbke"] is True and summary["transport"] == "loop"
     assert summary["event_loop"] == "uvloop"  # a pinned dependency on this platform, so auto picks it
-    assert "path: bellows over the loop line, CBKE on, uvloop event loop" in capsys.readouterr().out
+    from harness.zigbee.cbke import curve
+    assert summary["curve_backend"] == curve.backend_name() != ""  # tests/zigbee/conftest.py demands libcrypto in CI
+    assert (f"path: bellows over the loop line, CBKE on (curve: {summary['curve_backend']}), uvloop event loop"
+            in capsys.readouterr().out)
     bundles = sorted((out / "premises").iterdir())
     assert len(bundles) == 3
     for bundle in bundles:
@@ -141,6 +144,7 @@ def test_the_fleet_runs_cbke_under_one_run_ca_over_the_in_process_line(tmp_path,
         assert any(m["name"] == "premises_wall_time" for m in record["measurements"])
         assert record["provenance"]["coordinator"]["port"] == "emulated (loop)"
         assert record["provenance"]["cbke_ca"]["issuer"] == summary["cbke_ca"]["issuer"]  # one CA for the run
+        assert record["provenance"]["cbke_ca"]["curve_backend"] == summary["curve_backend"]
         cbke = [e for e in _timeline(bundle) if e["kind"] == "han.cbke"]
         assert cbke and all(e["success"] for e in cbke)
         assert any(m["name"].startswith("cbke_duration.") for m in record["measurements"])

@@ -79,3 +79,66 @@ def test_a_record_from_outside_any_bench_context_goes_to_the_only_open_log(tmp_p
     finally:
         log.close()
     assert "Received data" in log.path.read_text()
+
+
+def test_a_deferred_log_reads_as_the_records_were_when_emitted(tmp_path):
+    """Formatting is put off until close; an argument that changes in between must not change the log."""
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Frame:  # shaped like bellows' ASH frames
+        seq: int
+        data: bytes
+
+    class Mutable:
+        def __init__(self) -> None:
+            self.state = "before"
+
+        def __repr__(self) -> str:
+            return f"Mutable({self.state})"
+
+    async def run() -> str:
+        log = FrameLog.open(tmp_path / "late.log", deferred=True)
+        logger = logging.getLogger("bellows.ezsp.protocol")
+        result = {"status": 0, "value": b"\x01"}
+        items = [1, 2]
+        thing = Mutable()
+        logger.debug("Received command %s: %s", "getValue", result)
+        logger.debug("list %s, thing %r, frame %r", items, thing, Frame(3, b"\xaa"))
+        logger.debug("mapping %(a)s", {"a": items})
+        result["status"] = 0x35
+        items.append(3)
+        thing.state = "after"
+        log.close(keep=True)
+        return log.path.read_text()
+
+    text = asyncio.run(run())
+    assert "Received command getValue: {'status': 0, 'value': b'\\x01'}" in text
+    assert "list [1, 2], thing Mutable(before), frame " in text and "Frame(seq=3, data=b'\\xaa')" in text
+    assert "mapping [1, 2]" in text
+    assert "after" not in text and "53" not in text and "[1, 2, 3]" not in text
+
+
+def test_lean_log_records_skip_the_caller_lookup(tmp_path):
+    """The fleet workers' switch: records no longer carry file and line, and the frame log still reads the same."""
+    import subprocess
+    import sys
+    code = (
+        "import logging, asyncio, pathlib, sys\n"
+        "from harness.bench.frame_log import FrameLog, lean_log_records\n"
+        "lean_log_records()\n"
+        "seen = []\n"
+        "class Spy(logging.Handler):\n"
+        "    def emit(self, r): seen.append((r.lineno, r.threadName, r.processName))\n"
+        "logging.getLogger('bellows.ash').addHandler(Spy())\n"
+        "async def main():\n"
+        "    log = FrameLog.open(pathlib.Path(sys.argv[1]))\n"
+        "    logging.getLogger('bellows.ash').debug('Sending data frame %r', b'\\x01')\n"
+        "    log.close()\n"
+        "asyncio.run(main())\n"
+        "print(seen)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "lean.log")], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[(0, None, None)]"
+    assert "bellows.ash Sending data frame b'\\x01'" in (tmp_path / "lean.log").read_text()

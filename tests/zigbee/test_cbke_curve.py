@@ -10,6 +10,8 @@ from harness.zigbee.cbke import curve, field
 from harness.zigbee.cbke.certificate import CertificateAuthority, parse_certificate, public_key_from
 from harness.zigbee.cbke.curve import InvalidPoint, Point
 
+pytestmark = pytest.mark.usefixtures("each_curve_backend")  # every test on both curve backends
+
 RNG = random.Random(0x283)
 
 

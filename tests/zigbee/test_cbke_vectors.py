@@ -7,6 +7,8 @@ import pytest
 from harness.zigbee.cbke import agreement, curve
 from harness.zigbee.cbke.certificate import CertificateError, parse_certificate, public_key_from
 
+pytestmark = pytest.mark.usefixtures("each_curve_backend")  # every test on both curve backends
+
 H = bytes.fromhex
 CA_PUB = H("0207A445022D9F39F49BDC38380026A27A9E0A1799313AB28C5C1A1C6B605154DB1DFF6752")
 CERT_V = H(

@@ -12,14 +12,22 @@ in the order-n subgroup iff it is in 4E, and for these curves P = (x, y) is in 2
 half of P then has x-coordinate u with u^2 = y + x(lambda + 1), lambda^2 + lambda = x (Knudsen 1999; Guide to
 ECC §3.6). Both halves give the same answer here because the 2-torsion point is itself in 2E. The test in
 tests/zigbee/test_cbke_curve.py checks this against n*P by plain affine double-and-add.
+
+Two backends do the multiplications (`multiply_many`, `public_key`); everything else here is the same for both.
+The pure one is the above. `libcrypto` (libcrypto.py) hands them to the system's OpenSSL, about 10-25x faster, and
+is used by default where it loads and agrees with the pure code on a known answer; SMETS2_CURVE_BACKEND=python
+(or `set_backend`) keeps the pure one, =libcrypto insists on OpenSSL.
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Final, NamedTuple
 
 from harness.zigbee.cbke import field as gf
+from harness.zigbee.cbke import libcrypto
+from harness.zigbee.cbke.libcrypto import Libcrypto
 from harness.zigbee.cbke.field import inv, mul, mul_by_table, mul_table, solve_quadratic, sqr, trace
 
 # SEC 2 v2 §3.4.2 (also `openssl ecparam -name sect283k1 -param_enc explicit -text`).
@@ -347,7 +355,18 @@ def _precompute_cached(p: Point) -> dict[int, _Precomputed]:
 
 
 def multiply_many(terms: list[tuple[int, Point]], *, fixed: tuple[Point, ...] = (G,)) -> Point | None:
-    """sum of k_i * P_i for points P_i of order n, sharing one Frobenius chain. Scalars are taken mod n."""
+    """sum of k_i * P_i for points P_i of order n. Scalars are taken mod n. `fixed` names points the pure
+    backend keeps tables for (the generator, a CA key)."""
+    fast = _active()
+    if fast is None:
+        return _multiply_many_tnaf(terms, fixed=fixed)
+    reduced = [(k % N, None if p == G else (p.x, p.y)) for k, p in terms]
+    q = fast.multiply_sum([t for t in reduced if t[0]])
+    return None if q is None else Point(*q)
+
+
+def _multiply_many_tnaf(terms: list[tuple[int, Point]], *, fixed: tuple[Point, ...] = (G,)) -> Point | None:
+    """The pure backend: one shared Frobenius chain for all the terms."""
     prepared = []
     for k, p in terms:
         k %= N
@@ -395,6 +414,60 @@ def public_key(private_key: int) -> Point:
     does); it acts as d mod n, which must not be 0."""
     if private_key <= 0 or private_key >> (8 * SCALAR_BYTES) or private_key % N == 0:
         raise ValueError("private key out of range: must be a 36-byte integer not divisible by n")
-    q = _multiply_generator(private_key)
+    fast = _active()
+    if fast is None:
+        q = _multiply_generator(private_key)
+    else:
+        xy = fast.multiply_sum([(private_key % N, None)])
+        q = None if xy is None else Point(*xy)
     assert q is not None
     return q
+
+
+# --- backend choice: libcrypto (harness/zigbee/cbke/libcrypto.py) where the machine has it, else pure Python ---
+
+BACKEND_ENV: Final = "SMETS2_CURVE_BACKEND"
+BACKENDS: Final = ("auto", "libcrypto", "python")
+_chosen: list[Libcrypto | None] = []  # empty until first use
+
+
+class BackendError(RuntimeError):
+    """The curve backend asked for (SMETS2_CURVE_BACKEND) cannot be used on this machine."""
+
+
+def set_backend(name: str = "auto") -> str:
+    """Choose the backend: "libcrypto" (an error if unusable), "python", or "auto" (libcrypto if it loads and
+    agrees with the pure code on a known multiplication). Returns the one in use."""
+    if name not in BACKENDS:
+        raise BackendError(f"{BACKEND_ENV}={name!r}: expected one of {', '.join(BACKENDS)}")
+    fast = None
+    if name != "python":
+        fast = libcrypto.load()
+        if fast is not None and not _agrees(fast):
+            fast = None
+        if fast is None and name == "libcrypto":
+            raise BackendError(f"{BACKEND_ENV}=libcrypto: no libcrypto with a working sect283k1 on this machine")
+    _chosen[:] = [fast]
+    return backend_name()
+
+
+def backend_name() -> str:
+    """"libcrypto (<library>)" or "python"."""
+    fast = _active()
+    return "python" if fast is None else f"libcrypto ({fast.path})"
+
+
+def _active() -> Libcrypto | None:
+    if not _chosen:
+        set_backend(os.environ.get(BACKEND_ENV, "auto").strip() or "auto")
+    return _chosen[0]
+
+
+def _agrees(fast: Libcrypto) -> bool:
+    # A known answer from the pure code (itself checked against the SE vectors and the OpenSSL CLI), so a
+    # libcrypto that misbehaves is never used: 5 ms once per process.
+    k = 0x0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF01234567 % N
+    try:
+        return fast.multiply_sum([(k, None)]) == tuple(_multiply_generator(k) or ())
+    except libcrypto.LibcryptoError:
+        return False
