@@ -92,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{transport:>5s} {cbke:>4s} {frame_log:>9s} {size:8d} {summary['wall_s']:9.1f} {rate:11.1f} "
               f"{rate / TARGET_PER_S:9.0%} {rate / domain:9.1%} {per if per is not None else float('nan'):13.0f} "
               f"{summary['failed']:7d}")
+    backends = {summary.get("curve_backend") for *_, summary in rows if summary.get("cbke")}
+    print(f"CBKE curve backend: {', '.join(sorted(b for b in backends if b)) or 'n/a'} (SMETS2_CURVE_BACKEND)")
     print(f"target: 1,000 premises in <= 30 s on 2 cores = {TARGET_PER_S:.1f} premises/s")
     return 0
 
