@@ -42,14 +42,19 @@ tmux:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null || echo "tmux install failed"; \
 	else echo "tmux not installed and cannot install it here (not root or no apt-get)"; fi
 
-# Headless Chromium renders the HTML report in tests/test_evidence_report_browser.py (Debian package, pinned).
-CHROMIUM_VERSION := 156.0.8078.114-1~deb12u1
+# Headless Chromium renders the HTML report in tests/test_evidence_report_browser.py (Debian package, pinned to a
+# major series). Debian's security archive replaces a Chromium build within weeks and drops the old one, so an exact
+# pin stops installing; we take the newest build of the pinned series, and if the series itself is gone, the
+# archive's candidate, saying so (the browser test prints the version it rendered with).
+CHROMIUM_SERIES := 156.0.8078
 chromium:
 	@if command -v chromium >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing chromium $(CHROMIUM_VERSION) (apt-get)"; \
-	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium=$(CHROMIUM_VERSION) >/dev/null || echo "chromium install failed"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq; \
+	  v=$$(apt-cache madison chromium | awk -F'|' '{gsub(/ /,"",$$2); print $$2}' | grep -F '$(CHROMIUM_SERIES).' | head -n1); \
+	  if [ -n "$$v" ]; then echo "installing chromium $$v (apt-get, series $(CHROMIUM_SERIES))"; spec="chromium=$$v"; \
+	  else echo "chromium series $(CHROMIUM_SERIES) is no longer in the archive: installing its candidate"; spec=chromium; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$$spec" >/dev/null || echo "chromium install failed"; \
 	else echo "chromium not installed and cannot install it here (not root or no apt-get)"; fi
 
 # -n 2: the suite runs in two pytest-xdist workers (no shared ports, files or bundle folders; tests/fleet,

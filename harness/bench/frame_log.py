@@ -13,6 +13,8 @@ Lines are buffered and written in blocks (not one write and flush per frame). `d
 in memory and formats them only if the log is kept (`FrameLog.close(keep=True)`): the fleet keeps the frame logs
 of failed premises and a sample of passing ones, and formatting is the main cost of a frame log. A deferred
 record keeps its arguments only where they cannot change before it is formatted (`_fix_arguments`).
+`ash_frames=False` leaves out bellows.ash's DEBUG lines (each ASH frame and its wire hex, which redaction hides
+anyway): the log keeps every EZSP command and response and bellows' own messages, at a quarter of the records.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from harness.evidence.redaction import RedactingFormatter
 
 BENCH_LOGGERS = ("bellows.ezsp", "bellows.ash", "bellows.uart")
+ASH_LOGGER = "bellows.ash"  # a line per ASH frame sent and received, and its wire hex
 FORMAT = "%(asctime)s %(name)s %(message)s"
 FLUSH_BYTES = 64 * 1024
 
@@ -34,9 +37,11 @@ _current: contextvars.ContextVar[FrameLog | None] = contextvars.ContextVar("smet
 class FrameLog:
     """One bench's frame log file. Open with `FrameLog.open(path)`; always `close()`."""
 
-    def __init__(self, path: Path, *, reveal_secrets: bool = False, deferred: bool = False) -> None:
+    def __init__(self, path: Path, *, reveal_secrets: bool = False, deferred: bool = False,
+                 ash_frames: bool = True) -> None:
         self.path = Path(path)
         self.deferred = deferred
+        self.ash_frames = ash_frames  # False: bellows.ash at INFO and above only (no line per ASH frame)
         self.records = 0
         self._formatter = RedactingFormatter(FORMAT, reveal=reveal_secrets)
         self._pending: list[logging.LogRecord] = []
@@ -46,15 +51,16 @@ class FrameLog:
         self._closed = False
 
     @classmethod
-    def open(cls, path: Path, *, reveal_secrets: bool = False, deferred: bool = False) -> FrameLog:
+    def open(cls, path: Path, *, reveal_secrets: bool = False, deferred: bool = False,
+             ash_frames: bool = True) -> FrameLog:
         """Create the log and make it the one for records emitted from the calling asyncio context."""
-        log = cls(path, reveal_secrets=reveal_secrets, deferred=deferred)
+        log = cls(path, reveal_secrets=reveal_secrets, deferred=deferred, ash_frames=ash_frames)
         _DISPATCHER.register(log)
         _current.set(log)
         return log
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self._closed:
+        if self._closed or (not self.ash_frames and record.levelno < logging.INFO and record.name == ASH_LOGGER):
             return
         self.records += 1
         if self.deferred:
@@ -158,6 +164,7 @@ class _Dispatcher(logging.Handler):
                 logger.setLevel(logging.DEBUG)
                 logger.addHandler(self)
         self._open.append(log)
+        self._set_ash_level()
 
     def unregister(self, log: FrameLog) -> None:
         if log in self._open:
@@ -168,6 +175,14 @@ class _Dispatcher(logging.Handler):
                 logger.removeHandler(self)
                 logger.setLevel(self._levels.get(name, logging.NOTSET))
             self._levels.clear()
+        else:
+            self._set_ash_level()
+
+    def _set_ash_level(self) -> None:
+        # bellows.ash writes four DEBUG records per EZSP command (three quarters of all); while no open log wants
+        # them, the logger does not even create them.
+        wanted = any(log.ash_frames for log in self._open)
+        logging.getLogger(ASH_LOGGER).setLevel(logging.DEBUG if wanted else logging.INFO)
 
     def handle(self, record: logging.LogRecord) -> bool:  # no lock needed: one event loop thread emits
         log = _current.get()

@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 100, 1000])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rig", default="rigs/emulated.yaml")
-    parser.add_argument("--frame-log", choices=("off", "deferred"), nargs="+", default=["off", "deferred"])
+    parser.add_argument("--frame-log", choices=("off", "deferred", "deferred-ash"), nargs="+",
+                        default=["off", "deferred"])
     parser.add_argument("--cbke", choices=("on", "off"), nargs="+", default=["on", "off"],
                         help="on: every meter runs CBKE after joining (the fleet's default); off: the story alone")
     parser.add_argument("--transport", choices=("loop", "pty"), nargs="+", default=["loop"],
@@ -84,12 +85,12 @@ def main(argv: list[str] | None = None) -> int:
                         rows.append((transport, cbke, frame_log, size, summary))
         domain = domain_only(args.rig, 200, Path(tmp) / "domain")
     print(f"domain-only path (no radio, no EZSP, 1 process, evidence timeline written): {domain:.0f} premises/s")
-    print(f"{'line':>5s} {'CBKE':>4s} {'frame log':>9s} {'premises':>8s} {'wall (s)':>9s} {'premises/s':>11s} "
+    print(f"{'line':>5s} {'CBKE':>4s} {'frame log':>12s} {'premises':>8s} {'wall (s)':>9s} {'premises/s':>11s} "
           f"{'vs target':>10s} {'vs domain':>10s} {'KiB/premises':>13s} {'failed':>7s}")
     for transport, cbke, frame_log, size, summary in rows:
         rate = summary["premises_per_s"]
         per = (summary.get("memory") or {}).get("per_premises_kb")
-        print(f"{transport:>5s} {cbke:>4s} {frame_log:>9s} {size:8d} {summary['wall_s']:9.1f} {rate:11.1f} "
+        print(f"{transport:>5s} {cbke:>4s} {frame_log:>12s} {size:8d} {summary['wall_s']:9.1f} {rate:11.1f} "
               f"{rate / TARGET_PER_S:9.0%} {rate / domain:9.1%} {per if per is not None else float('nan'):13.0f} "
               f"{summary['failed']:7d}")
     backends = {summary.get("curve_backend") for *_, summary in rows if summary.get("cbke")}

@@ -21,8 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="share of premises that run a negative control (default: %(default)s)")
     p.add_argument("--sample-every", type=int, default=100,
                    help="keep the evidence of every n-th passing premises; 0: none (failed ones always)")
-    p.add_argument("--frame-log", choices=("deferred", "off"), default="deferred",
-                   help="deferred: each premises' ezsp.log is kept with its bundle; off: bellows logs nothing")
+    p.add_argument("--frame-log", choices=("deferred", "deferred-ash", "off"), default="deferred",
+                   help="deferred: each kept bundle has its ezsp.log (EZSP commands, responses, bellows' messages); "
+                        "deferred-ash: also a line per ASH frame (slower); off: bellows logs nothing")
     p.add_argument("--transport", choices=("loop", "pty", "tcp", "rig"), default="loop",
                    help="the serial line between bellows and each premises' emulated NCP: loop (in-process, the "
                         "same ASH bytes with no syscalls), pty, tcp, or rig (what the rig names); "

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.fleet import plot
+from harness.fleet.story import FRAME_LOGS
 from harness.fleet.summary import summarise, table
 from harness.fleet.worker import WorkerJob, uvloop_available, worker_main
 from harness.zigbee.cbke import curve
@@ -93,6 +94,8 @@ def _event_loop(options: FleetOptions) -> str:
 
 
 def run_fleet(options: FleetOptions, *, progress: IO[str] | str | None = STDERR) -> dict[str, Any]:
+    if options.frame_log not in FRAME_LOGS:
+        raise ValueError(f"fleet frame_log={options.frame_log!r}: expected one of {', '.join(FRAME_LOGS)}")
     out = Path(options.out)
     root = out / "premises"
     root.mkdir(parents=True, exist_ok=True)
@@ -155,6 +158,7 @@ def run_fleet(options: FleetOptions, *, progress: IO[str] | str | None = STDERR)
     summary = summarise(records, wall_s=wall, workers=len(processes), seed=options.seed, memory=memory)
     summary["rig"] = options.rig
     summary["cbke"] = options.cbke
+    summary["frame_log"] = options.frame_log
     summary["curve_backend"] = curve_backend
     summary["event_loop"] = jobs[0].event_loop
     summary["transport"] = options.transport or "rig"

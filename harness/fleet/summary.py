@@ -67,8 +67,9 @@ def table(summary: dict[str, Any]) -> str:
         cbke = "off"
         if summary.get("cbke"):
             cbke = f"on (curve: {summary['curve_backend']})" if summary.get("curve_backend") else "on"
+        frame_log = f", frame log {summary['frame_log']}" if summary.get("frame_log") else ""
         lines.append(f"path: bellows over the {summary['transport']} line, CBKE {cbke}, "
-                     f"{summary.get('event_loop', 'asyncio')} event loop")
+                     f"{summary.get('event_loop', 'asyncio')} event loop{frame_log}")
     if summary["failed_by_cause"]:
         lines.append("failed by cause:")
         lines += [f"  {n:6d}  {cause}" for cause, n in summary["failed_by_cause"].items()]

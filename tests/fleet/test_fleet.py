@@ -100,7 +100,24 @@ def test_fleet_command_writes_records_summary_and_plot(tmp_path, capsys):
     assert {"premises-00000", "premises-00003"} <= {name.rsplit("-", 1)[0] for name in kept}
     for name in kept:
         assert (out / "premises" / name / "record.json").exists()
-        assert (out / "premises" / name / "ezsp.log").stat().st_size > 0
+        log = (out / "premises" / name / "ezsp.log").read_text()
+        # the default frame log: every EZSP command and response, no line per ASH frame
+        assert "Sending command  networkInit" in log and "Received command permitJoining" in log
+        assert "bellows.ash" not in log
+    assert summary["frame_log"] == "deferred" and ", frame log deferred" in text
+
+
+def test_the_ash_frame_log_keeps_a_line_per_frame_and_a_bad_mode_is_refused(tmp_path, capsys):
+    out = tmp_path / "fleet"
+    assert main(["fleet", "--rig", str(EMULATED_RIG), "--premises", "1", "--workers", "1", "--control-rate", "0",
+                 "--sample-every", "1", "--frame-log", "deferred-ash", "--out", str(out)]) == 0
+    (bundle,) = (out / "premises").iterdir()
+    log = (bundle / "ezsp.log").read_text()
+    assert "bellows.ash Sending frame DataFrame(" in log and "bellows.ash Received frame AckFrame(" in log
+    assert "Sending command  networkInit" in log
+    from harness.fleet.runner import FleetOptions, run_fleet
+    with pytest.raises(ValueError, match="fleet frame_log='full': expected one of deferred, deferred-ash, off"):
+        run_fleet(FleetOptions(rig=str(EMULATED_RIG), premises=1, out=str(tmp_path / "x"), frame_log="full"))
 
 
 def test_fleet_refuses_a_rig_it_cannot_replicate(tmp_path, capsys):

@@ -142,3 +142,35 @@ def test_lean_log_records_skip_the_caller_lookup(tmp_path):
                          check=True).stdout
     assert out.strip() == "[(0, None, None)]"
     assert "bellows.ash Sending data frame b'\\x01'" in (tmp_path / "lean.log").read_text()
+
+
+def test_an_ezsp_level_log_leaves_out_the_ash_frame_lines_and_keeps_the_rest(tmp_path):
+    ash = logging.getLogger("bellows.ash")
+
+    async def run() -> tuple[FrameLog, FrameLog, list[int]]:
+        levels = []
+        lean = FrameLog.open(tmp_path / "ezsp.log", deferred=True, ash_frames=False)
+        levels.append(ash.level)  # only logs without ASH lines open: bellows.ash makes no DEBUG records
+        ash.debug("Sending frame %r", b"\x01")
+        ash.warning("NCP entered failed state")
+        logging.getLogger("bellows.ezsp.protocol").debug("Sending command  %s", "getNodeId")
+
+        async def other() -> FrameLog:  # a second bench in its own context wants the ASH lines
+            full = FrameLog.open(tmp_path / "full.log", deferred=True)
+            levels.append(ash.level)
+            ash.debug("Sending frame %r", b"\x02")
+            full.close()
+            return full
+
+        full = await asyncio.create_task(other())
+        levels.append(ash.level)
+        lean.close()
+        return lean, full, levels
+
+    lean, full, levels = asyncio.run(run())
+    assert levels == [logging.INFO, logging.DEBUG, logging.INFO]
+    text = lean.path.read_text()
+    assert "NCP entered failed state" in text and "Sending command  getNodeId" in text
+    assert "Sending frame" not in text and lean.records == 2
+    assert "Sending frame b'\\x02'" in full.path.read_text()
+    assert ash.level == logging.NOTSET and open_frame_logs() == 0
