@@ -1,5 +1,5 @@
 """Record saves: eager by default (every change on disk at once); coalesced for the fleet (one write per event-loop
-iteration, and whatever the bundle's close says is on disk before close returns)."""
+iteration, or at most every N seconds, and whatever the bundle's close says is on disk before close returns)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ async def test_close_writes_the_verdict_before_it_returns(tmp_path):
     on_disk = _on_disk(bundle)  # no loop iteration in between
     assert on_disk["outcome"] == "failed" and on_disk["message"] == "boom"
     assert [m["name"] for m in on_disk["measurements"]] == ["late"]
-    assert not bundle.record._save_pending
+    assert not bundle.record.save_pending
     await asyncio.sleep(0)  # the pending save found nothing left to do
     assert _on_disk(bundle) == on_disk
 
@@ -70,4 +70,36 @@ def test_without_a_running_loop_coalesced_saves_are_eager(tmp_path):
 def test_the_save_policy_is_not_part_of_the_record(tmp_path):
     bundle = EvidenceBundle(tmp_path, "tests/x.py::private", coalesce_saves=True)
     bundle.close("passed")
-    assert not {"_coalesce", "_save_pending", "_path", "reveal_secrets"} & set(_on_disk(bundle))
+    assert not {"_saves", "_path", "_before_write", "reveal_secrets"} & set(_on_disk(bundle))
+
+
+async def test_interval_saves_write_changes_once_after_the_interval(tmp_path, monkeypatch):
+    bundle = EvidenceBundle(tmp_path, "tests/x.py::interval", coalesce_saves=0.2)
+    writes = _count_writes(monkeypatch)
+    bundle.record.measure("a", 1.0, "s")
+    for _ in range(5):  # several loop iterations go by: still nothing written
+        await asyncio.sleep(0)
+    bundle.record.measure("b", 2.0, "s")
+    assert writes == [] and _on_disk(bundle)["measurements"] == []
+    for _ in range(100):
+        if writes:
+            break
+        await asyncio.sleep(0.02)
+    assert len(writes) == 1
+    assert [m["name"] for m in _on_disk(bundle)["measurements"]] == ["a", "b"]
+    bundle.record.measure("c", 3.0, "s")  # a change after the write arms a new interval
+    bundle.close("passed")
+    assert [m["name"] for m in _on_disk(bundle)["measurements"]] == ["a", "b", "c"] and len(writes) == 2
+
+
+async def test_coalesced_bundles_still_protect_key_tables_before_the_record_lists_them(tmp_path):
+    import os
+
+    bundle = EvidenceBundle(tmp_path, "tests/x.py::keys", coalesce_saves=0.05)
+    table = bundle.path("capture.pcap.zigbee_pc_keys")
+    table.write_text("secret\n")
+    os.chmod(table, 0o644)
+    bundle.attach("pcap", "capture.pcap")
+    await asyncio.sleep(0.2)
+    assert _on_disk(bundle)["secret_files"] == ["capture.pcap.zigbee_pc_keys"]
+    assert table.stat().st_mode & 0o777 == 0o600

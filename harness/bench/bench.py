@@ -308,7 +308,8 @@ class Bench:
                                options={"cbke": self._cbke_credentials(role, d.eui64.to_zigpy())
                                         if self.cbke_on else None})
                  for role, d in self.devices.items() if role in ("esme", "gsme", "ihd")]
-        self.han = EmulatedHan(specs, pcap_path=self.evidence.attach("pcap", PCAP))
+        self.han = EmulatedHan(specs, pcap_path=self.evidence.attach("pcap", PCAP),
+                               pcap_flush_interval=self.evidence.write_interval)
         if self.han.sniffer is not None:  # the key table exists from the first frame on, so a crash keeps it
             self.han.sniffer.write_key_table()
             self.evidence.save()

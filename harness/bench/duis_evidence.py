@@ -26,7 +26,8 @@ def observe_alerts(evidence: EvidenceBundle, dcc: Dcc) -> None:
         n = next(numbers)
         name = f"{ALERT_DIR}/{n:03d}-{kind}-{code}.xml"
         path = evidence.path(name)
-        path.parent.mkdir(exist_ok=True)
+        if n == 1:
+            path.parent.mkdir(exist_ok=True)
         path.write_text(xml)
         if n == 1:
             evidence.attach("duis_alerts", ALERT_DIR)

@@ -14,6 +14,7 @@ resident memory per premises in flight, and the ratio; the target is 1,000 premi
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import tempfile
@@ -58,6 +59,53 @@ def domain_only(rig_path: str, premises: int, root: Path) -> float:
     return premises / (time.perf_counter() - start)
 
 
+def layer_profile(rig_path: str, premises: int, root: Path, *, frame_log: str = "deferred",
+                  cbke: bool = True) -> tuple[float, dict[str, float], int]:
+    """CPU ms per premises of one fleet worker run in this process (the fleet's path: loop line, uvloop where
+    installed, formed start), and each layer's share of it (harness/bench/cpu_layers.py). Returns also the
+    number of premises that failed (a profile of failures would mislead)."""
+    import asyncio
+
+    from harness.bench.cpu_layers import LayerSampler
+    from harness.fleet.worker import WorkerJob, event_loop_factory, quiet_logging, run_job, uvloop_available
+    from harness.zigbee.cbke.certificate import CertificateAuthority
+
+    quiet_logging()
+    job = WorkerJob(rig_path=rig_path, root=str(root), seed=0, indices=tuple(range(premises)), concurrency=25,
+                    control_rate=0.0, sample_every=0, no_join_window=2.0, frame_log=frame_log, formed_start=True,
+                    reveal_secrets=False, cbke_ca=CertificateAuthority.generate(), transport="loop", cbke=cbke,
+                    event_loop="uvloop" if uvloop_available() else "asyncio")
+    records: list[dict] = []
+    sampler = LayerSampler()
+    with asyncio.Runner(loop_factory=event_loop_factory(job.event_loop)) as runner:
+        # The worker's one-off start (its formed NV template) is not per premises: run one premises first.
+        runner.run(run_job(dataclasses.replace(job, indices=(premises,)), records.append))
+        records.clear()
+        started = time.process_time()
+        sampler.start()
+        try:
+            runner.run(run_job(job, records.append))
+        finally:
+            sampler.stop()
+        cpu = time.process_time() - started
+    failed = sum(1 for r in records if "_worker" not in r and r.get("outcome") != "passed")
+    return 1000 * cpu / max(1, premises), sampler.shares(), failed
+
+
+def print_layers(cpu_ms: float, shares: dict[str, float], premises: int, failed: int) -> None:
+    from harness.bench.cpu_layers import HOST
+
+    budget = 1000 * 2 / TARGET_PER_S  # CPU ms per premises that 2 cores can spend at the target rate
+    print(f"CPU per premises by layer (one worker, {premises} premises, {failed} failed, sampled on CPU time): "
+          f"{cpu_ms:.0f} ms")
+    for layer, share in shares.items():
+        print(f"  {share:6.1%} {share * cpu_ms:6.1f} ms  {layer}")
+    host = shares.get(HOST, 0.0) * cpu_ms
+    print(f"the target's budget on 2 cores is {budget:.0f} ms CPU per premises; the unmodified host libraries alone "
+          f"take {host:.0f} ms of it ({host / budget:.0%}), leaving {budget - host:.0f} ms for everything else, "
+          f"which takes {cpu_ms - host:.0f} ms now")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 100, 1000])
@@ -69,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="on: every meter runs CBKE after joining (the fleet's default); off: the story alone")
     parser.add_argument("--transport", choices=("loop", "pty"), nargs="+", default=["loop"],
                         help="the NCP line: loop (the fleet's default, in-process) and/or pty")
+    parser.add_argument("--layers", type=int, default=200, metavar="N",
+                        help="also profile one worker over N premises and show CPU per premises by layer (0: no)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                             transport=transport, cbke=cbke == "on"), progress=None)
                         rows.append((transport, cbke, frame_log, size, summary))
         domain = domain_only(args.rig, 200, Path(tmp) / "domain")
+        layers = layer_profile(args.rig, args.layers, Path(tmp) / "layers") if args.layers > 0 else None
     print(f"domain-only path (no radio, no EZSP, 1 process, evidence timeline written): {domain:.0f} premises/s")
     print(f"{'line':>5s} {'CBKE':>4s} {'frame log':>12s} {'premises':>8s} {'wall (s)':>9s} {'premises/s':>11s} "
           f"{'vs target':>10s} {'vs domain':>10s} {'KiB/premises':>13s} {'failed':>7s}")
@@ -96,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     backends = {summary.get("curve_backend") for *_, summary in rows if summary.get("cbke")}
     print(f"CBKE curve backend: {', '.join(sorted(b for b in backends if b)) or 'n/a'} (SMETS2_CURVE_BACKEND)")
     print(f"target: 1,000 premises in <= 30 s on 2 cores = {TARGET_PER_S:.1f} premises/s")
+    if layers is not None:
+        print_layers(*layers[:2], args.layers, layers[2])
     return 0
 
 

@@ -270,13 +270,18 @@ class PcapSniffer:
     only because a capture is useless without it, next to the pcap, never to a log.
     """
 
-    def __init__(self, medium: Medium, path: str | Path, keys: Iterable[tuple[bytes, str]] = ()) -> None:
+    def __init__(self, medium: Medium, path: str | Path, keys: Iterable[tuple[bytes, str]] = (), *,
+                 flush_interval: float | None = None) -> None:
+        """`flush_interval`: None puts every frame on disk as it is sent; seconds: frames are flushed in batches
+        at most that far behind (the fleet; harness/evidence/deferred_write.py), and all of them on close."""
+        from harness.evidence.deferred_write import DeferredWrite
         from harness.evidence.pcap import PcapWriter  # evidence is needed only when sniffing
 
         self.path = Path(path)
         self.medium = medium
         self.keys: list[tuple[bytes, str]] = [(bytes(key), label) for key, label in keys]
         self._writer = PcapWriter.open(self.path)
+        self._flushes = DeferredWrite(self._flush, flush_interval)
         self._closed = False
         self.frames = 0
         medium.add_tap(self._on_frame)
@@ -290,8 +295,12 @@ class PcapSniffer:
             return
         # Frames are written as sent; a corrupted copy exists only on one receiver's link.
         self._writer.write(frame.wall_time, frame.psdu)
-        self._writer.flush()
+        self._flushes.changed()
         self.frames += 1
+
+    def _flush(self) -> None:
+        if not self._closed:
+            self._writer.flush()
 
     @property
     def key_table_path(self) -> Path:
@@ -300,15 +309,14 @@ class PcapSniffer:
     def write_key_table(self) -> Path:
         from harness.evidence.pcap import write_zigbee_keys
 
-        self.key_table_path.touch(mode=0o600)
-        self.key_table_path.chmod(0o600)  # the network and link keys: owner-only, before they are written
-        write_zigbee_keys(self.key_table_path, self.keys)
+        write_zigbee_keys(self.key_table_path, self.keys)  # owner-only from its first byte (created 0600)
         return self.key_table_path
 
     def close(self) -> Path:
         """Stop capturing, close the pcap and write the key table; returns the key-table path."""
         if not self._closed:
             self._closed = True
+            self._flushes.written()
             self.medium.remove_tap(self._on_frame)
             self._writer.close()
         return self.write_key_table()

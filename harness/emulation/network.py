@@ -88,6 +88,7 @@ class EmulatedHan:
         seed: int = 0,
         wildcard_satisfies_install_code_policy: bool = False,
         device_options: dict[str, Any] | None = None,
+        pcap_flush_interval: float | None = None,
     ) -> None:
         self.medium = Medium(seed=seed)
         self.stack = EmulatedCoordinatorStack(
@@ -97,7 +98,8 @@ class EmulatedHan:
         )
         self.device_options = dict(device_options or {})
         self.devices: dict[EUI64, EmulatedDevice] = {}
-        self.sniffer = PcapSniffer(self.medium, pcap_path) if pcap_path is not None else None
+        self.sniffer = (PcapSniffer(self.medium, pcap_path, flush_interval=pcap_flush_interval)
+                        if pcap_path is not None else None)
         for spec in devices:
             self.add_device(spec)
 

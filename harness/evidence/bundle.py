@@ -44,17 +44,26 @@ def safe_name(test_id: str) -> str:
 
 class EvidenceBundle:
     def __init__(self, root: Path, test_id: str, *, sec_refs: list[str] | None = None,
-                 reveal_secrets: bool = False, coalesce_saves: bool = False) -> None:
-        """`coalesce_saves`: the record is rewritten once per event-loop iteration rather than on every change
-        (TestRecord.autosave); the fleet's choice, where thousands of premises share two processes."""
+                 reveal_secrets: bool = False, coalesce_saves: bool | float = False) -> None:
+        """`coalesce_saves`: the record is not rewritten on every change but once per event-loop iteration (True)
+        or at most that many seconds after a change (TestRecord.autosave), and the timeline and the bench's capture
+        are flushed in the same rhythm (`write_interval`); the fleet's choice, where thousands of premises share
+        two processes. Secret files are protected before each write either way."""
         self.dir = root / safe_name(test_id)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.reveal_secrets = reveal_secrets
-        self.timeline = Timeline(self.dir / TIMELINE, reveal_secrets=reveal_secrets)
+        # None: every file is written as it changes; seconds: the timeline, the record and the bench's capture are
+        # written in batches at most that far behind (0: once per loop iteration), and completely on close.
+        self.write_interval: float | None = (None if coalesce_saves is False
+                                             else 0.0 if coalesce_saves is True else float(coalesce_saves))
+        self.timeline = Timeline(self.dir / TIMELINE, reveal_secrets=reveal_secrets,
+                                 write_interval=self.write_interval)
         self.record = TestRecord(test_id=test_id, sec_refs=list(sec_refs or []), provenance=base_provenance(),
                                  outcome="incomplete", reveal_secrets=reveal_secrets)
         self.record.files["timeline"] = TIMELINE
-        self.record.autosave(self.dir / RECORD, coalesce=coalesce_saves)  # a crash from here on leaves the last good state
+        # a crash from here on leaves the last good state
+        self.record.autosave(self.dir / RECORD, coalesce=coalesce_saves,
+                             before_write=self.protect_secret_files if coalesce_saves is not False else None)
         self._closed = False
 
     def path(self, name: str) -> Path:
@@ -79,7 +88,8 @@ class EvidenceBundle:
         return secret
 
     def save(self) -> None:
-        self.protect_secret_files()
+        if not self.record.coalesced:  # coalesced: protected when the record is written (before_write)
+            self.protect_secret_files()
         self.record.save()
 
     def close(self, outcome: str, message: str = "") -> Path:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
+import copy
 import functools
 import json
 import os
 import platform
 import subprocess
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from harness import __version__
+from harness.evidence.deferred_write import DeferredWrite
 
 
 @dataclass
@@ -38,39 +40,37 @@ class TestRecord:
     secret_files: list[str] = field(default_factory=list)  # hold keys on purpose (Wireshark): owner-only
     reveal_secrets: bool = field(default=False, repr=False)
     _path: Path | None = field(default=None, repr=False, compare=False)
-    _coalesce: bool = field(default=False, repr=False, compare=False)
-    _save_pending: bool = field(default=False, repr=False, compare=False)
+    _saves: DeferredWrite | None = field(default=None, repr=False, compare=False)
+    _before_write: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
-    def autosave(self, path: Path, *, coalesce: bool = False) -> None:
+    def autosave(self, path: Path, *, coalesce: bool | float = False,
+                 before_write: Callable[[], None] | None = None) -> None:
         """Write the record now and after every change (measure, attach, close). `coalesce`: inside a running
-        event loop, the changes of one loop iteration make one write, at the end of it (the fleet: a premises
-        makes ~15 changes, mostly in bursts, and rewrote the whole record each time); `flush` writes at once."""
+        event loop, changes are gathered and written together (harness/evidence/deferred_write.py): True at the
+        end of the loop iteration, a number of seconds at most that long after the first unwritten change (the
+        fleet: a premises makes ~15 changes). `flush` writes at once. `before_write` runs before each write."""
         self._path = path
-        self._coalesce = coalesce
+        interval = None if coalesce is False else 0.0 if coalesce is True else float(coalesce)
+        self._saves = DeferredWrite(self.flush, interval)
+        self._before_write = before_write
         self.write(path)
 
     def save(self) -> None:
-        if self._path is None:
-            return
-        if self._coalesce:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = None
-            if loop is not None:
-                if not self._save_pending:
-                    self._save_pending = True
-                    loop.call_soon(self._deferred_save)
-                return
-        self.write(self._path)
+        if self._saves is not None:
+            self._saves.changed()
 
-    def _deferred_save(self) -> None:
-        if self._save_pending:
-            self.flush()
+    @property
+    def coalesced(self) -> bool:
+        return self._saves is not None and self._saves.interval is not None
+
+    @property
+    def save_pending(self) -> bool:
+        return self._saves is not None and self._saves.pending
 
     def flush(self) -> None:
         """Write the record now (pending coalesced changes included)."""
-        self._save_pending = False
+        if self._saves is not None:
+            self._saves.written()
         if self._path is not None:
             self.write(self._path)
 
@@ -90,15 +90,17 @@ class TestRecord:
         return next((m for m in self.measurements if m.key), self.measurements[0] if self.measurements else None)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        for private in ("_path", "_coalesce", "_save_pending", "reveal_secrets"):
-            data.pop(private, None)
-        return data
+        """The record as JSON data: its public fields (not the save policy, not the reveal switch), copied."""
+        return {f.name: [asdict(m) for m in self.measurements] if f.name == "measurements"
+                else copy.deepcopy(getattr(self, f.name))
+                for f in fields(self) if not f.name.startswith("_") and f.name != "reveal_secrets"}
 
     def write(self, path: Path) -> None:
         """Atomically (a crash mid-write leaves the previous version), through the run's redaction."""
         from harness.evidence.redaction import redact_text
 
+        if self._before_write is not None:
+            self._before_write()
         text = redact_text(json.dumps(self.to_json(), indent=2, default=str), reveal=self.reveal_secrets) + "\n"
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(text)
@@ -115,6 +117,12 @@ def git_sha(cwd: Path | None = None) -> str | None:
 
 
 def base_provenance() -> dict[str, Any]:
+    """What every record says it ran on; a fresh dict each time (callers add to it)."""
+    return dict(_process_provenance())
+
+
+@functools.lru_cache(maxsize=1)  # looked up once per process: reading package metadata cost ~1 ms a bench
+def _process_provenance() -> tuple[tuple[str, Any], ...]:
     from importlib.metadata import PackageNotFoundError, version
 
     def dist_version(name: str) -> str | None:
@@ -123,11 +131,11 @@ def base_provenance() -> dict[str, Any]:
         except PackageNotFoundError:
             return None
 
-    return {
-        "harness_version": __version__,
-        "git_sha": git_sha(Path(__file__).resolve().parent),
-        "python": platform.python_version(),
-        "bellows": dist_version("bellows"),
-        "zigpy": dist_version("zigpy"),
-        "host": platform.node(),
-    }
+    return (
+        ("harness_version", __version__),
+        ("git_sha", git_sha(Path(__file__).resolve().parent)),
+        ("python", platform.python_version()),
+        ("bellows", dist_version("bellows")),
+        ("zigpy", dist_version("zigpy")),
+        ("host", platform.node()),
+    )

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from harness.evidence.deferred_write import DeferredWrite
 from harness.evidence.redaction import redact_fields, redact_text
 
 
@@ -48,11 +49,16 @@ class Timeline:
         *,
         virtual_now: Callable[[], datetime] | None = None,
         reveal_secrets: bool = False,
+        write_interval: float | None = None,
     ) -> None:
+        """`write_interval`: None writes every event as it happens (line-buffered); a number of seconds writes
+        them in batches at most that far behind (harness/evidence/deferred_write.py; the fleet)."""
         self.events: list[TimelineEvent] = []
         self._virtual_now = virtual_now
         self._reveal = reveal_secrets
-        self._file: IO[str] | None = path.open("a", buffering=1) if path else None
+        buffering = 1 if write_interval is None else -1
+        self._file: IO[str] | None = path.open("a", buffering=buffering) if path else None
+        self._flushes = DeferredWrite(self._flush, write_interval) if write_interval is not None else None
         self.path = path
 
     def bind_clock(self, virtual_now: Callable[[], datetime]) -> None:
@@ -65,12 +71,20 @@ class Timeline:
         self.events.append(event)
         if self._file:
             self._file.write(redact_text(json.dumps(event.to_json()), reveal=self._reveal) + "\n")
+            if self._flushes is not None:
+                self._flushes.changed()
         return event
+
+    def _flush(self) -> None:
+        if self._file:
+            self._file.flush()
 
     def of_kind(self, kind: str) -> list[TimelineEvent]:
         return [e for e in self.events if e.kind == kind]
 
     def close(self) -> None:
+        if self._flushes is not None:
+            self._flushes.written()
         if self._file:
             self._file.close()
             self._file = None

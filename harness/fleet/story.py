@@ -118,6 +118,11 @@ async def story(bench: Bench, params: PremisesParams, *, no_join_window: float) 
     }
 
 
+# A premises' record is rewritten at most this often while it runs (and at once when it ends): its ~15 changes in
+# a second or two of wall time made as many whole-record rewrites. A worker that dies leaves each bundle's record
+# as it stood up to this long before (docs/fleet.md).
+RECORD_SAVE_INTERVAL = 1.0
+
 # The fleet's --frame-log choices, as Bench.start's frame_log modes (harness/bench/frame_log.py).
 FRAME_LOGS: dict[str, str] = {
     "deferred": "deferred-ezsp",  # EZSP commands, responses and bellows' messages, kept with a kept bundle
@@ -133,7 +138,7 @@ async def run_premises(base: Rig, params: PremisesParams, root: Path, *, keep_if
     """One premises, start to end. Its evidence bundle is kept if it failed or `keep_if_passed`."""
     started = time.perf_counter()
     evidence = EvidenceBundle(root, f"premises-{params.index:05d}", reveal_secrets=reveal_secrets,
-                              coalesce_saves=True)
+                              coalesce_saves=RECORD_SAVE_INTERVAL)
     evidence.record.provenance["fleet_params"] = params.to_json(reveal_secrets=reveal_secrets)
     record: dict[str, Any] = {"index": params.index, "control": params.control,
                               "wan_outage_days": params.wan_outage_days, "cos_day": params.cos_day}

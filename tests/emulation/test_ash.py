@@ -272,3 +272,38 @@ def test_unknown_frame_id_gets_invalid_command():
     frames = host.raw(bytes([0x07, 0x00, 0x01, 0xFF, 0x7F]))  # frame id 0x7FFF exists in no table
     assert frames == [(0x07, 0x80, "invalidCommand", [t.EzspStatus.ERROR_INVALID_FRAME_ID])]
     assert ncp.command_log[-1].name == "<unknown 0x7FFF>" and not ncp.command_log[-1].handled
+
+
+def _host_ack(ack_num: int) -> bytes:
+    return bytes(AshProtocol._stuff_bytes(AckFrame(res=0, ncp_ready=0, ack_num=ack_num).to_bytes())) + b"\x7e"
+
+
+async def test_the_ack_timeout_runs_from_the_frame_it_retransmits_not_from_an_earlier_one():
+    """UG101: the NCP retransmits a DATA frame T_RX_ACK after sending *that* frame. The NCP keeps one timer handle
+    across frames and only moves its deadline, so a handle armed for an earlier frame must not fire early."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    ncp = EmulatedNcp(13, eui64="00:0d:6f:00:00:00:00:01")
+    ncp.ash._t_rx_ack = 0.3
+    sent: list[tuple[float, object]] = []
+    ncp.ash.attach(lambda data: sent.append((loop.time(), decode(data))))
+    ncp.ash.data_received(RST)
+    ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004")))  # version: the NCP answers with DATA frm 0
+    await asyncio.sleep(0.2)
+    ncp.ash.data_received(_host_ack(1))  # frame 0 acknowledged just before its deadline
+    ncp.ash.data_received(host_data(1, 1, bytes.fromhex("01000004")))  # another version: DATA frm 1, never ACKed
+    second_sent = loop.time()
+    for _ in range(100):
+        if ncp.ash.counters.retransmissions:
+            break
+        await asyncio.sleep(0.02)
+    retransmitted = [(at, f) for at, f in sent if isinstance(f, DataFrame) and f.re_tx]
+    assert retransmitted, "the unacknowledged frame was never retransmitted"
+    at, frame = retransmitted[0]
+    assert frame.frm_num == 1
+    assert at - second_sent >= 0.3 - 0.01  # not at the 0.3 s deadline of frame 0's handle
+    ncp.ash.data_received(_host_ack(2))
+    count = ncp.ash.counters.retransmissions
+    await asyncio.sleep(0.5)
+    assert ncp.ash.counters.retransmissions == count  # acknowledged: the lingering handle does nothing

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,6 +92,7 @@ class NcpAsh:
         self._outstanding: DataFrame | None = None
         self._attempts = 0
         self._ack_timer: asyncio.TimerHandle | None = None
+        self._ack_deadline: float | None = None  # loop time by which the host must ACK our outstanding frame
         # Fault hooks
         self._drop_acks = 0
         self._corrupt_data = 0
@@ -169,12 +171,10 @@ class NcpAsh:
         if len(self._buffer) > MAX_FRAME_BUFFER:
             del self._buffer[:-MAX_FRAME_BUFFER]
         while self._buffer:
-            index = next(
-                (i for i, b in enumerate(self._buffer) if b in _CONTROL_BYTES),
-                None,
-            )
-            if index is None:
+            match = _CONTROL_BYTE.search(self._buffer)  # in C: a Python loop over every byte cost more than the rest
+            if match is None:
                 return
+            index = match.start()
             byte = self._buffer[index]
             if byte == Reserved.FLAG:
                 raw = bytes(self._buffer[:index])
@@ -330,19 +330,34 @@ class NcpAsh:
         self._attempts = 0
 
     def _start_timer(self) -> None:
-        self._cancel_timer()
+        # One timer handle lives across frames: each DATA frame only moves the deadline, and the handle re-arms
+        # itself for the latest deadline when it fires early. Creating and cancelling a timer per frame was the
+        # largest single cost of the NCP's ASH layer (docs/performance.md).
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # driven synchronously (unit tests): no retransmission timer
-        self._ack_timer = loop.call_later(self._t_rx_ack, self._ack_timeout)
+        self._ack_deadline = loop.time() + self._t_rx_ack
+        if self._ack_timer is None:
+            self._ack_timer = loop.call_at(self._ack_deadline, self._ack_timer_fired)
+
+    def _ack_timer_fired(self) -> None:
+        self._ack_timer = None
+        deadline = self._ack_deadline
+        if deadline is None:
+            return  # cancelled since it was armed
+        loop = asyncio.get_running_loop()
+        if loop.time() < deadline:
+            self._ack_timer = loop.call_at(deadline, self._ack_timer_fired)
+            return
+        self._ack_deadline = None
+        self._ack_timeout()
 
     def _cancel_timer(self) -> None:
-        if self._ack_timer is not None:
-            self._ack_timer.cancel()
-            self._ack_timer = None
+        self._ack_deadline = None  # the handle, if armed, fires once more and finds nothing to do
 
 
 _CONTROL_BYTES = frozenset(
     {Reserved.FLAG, Reserved.CANCEL, Reserved.SUBSTITUTE, Reserved.XON, Reserved.XOFF}
 )
+_CONTROL_BYTE = re.compile(b"[" + b"".join(re.escape(bytes([b])) for b in sorted(_CONTROL_BYTES)) + b"]")

@@ -157,7 +157,7 @@ class EzspCodec:
             rx_schema = {}
         if isinstance(rx_schema, dict):
             return b"".join(
-                typ(_coerce(values[field], typ) if field in values else zero_value(typ)).serialize()
+                _field_bytes(values[field], typ) if field in values else _zero_bytes(typ)
                 for field, typ in rx_schema.items()
             )
         kwargs = {}
@@ -236,6 +236,19 @@ def translate_status(value: Any, status_type: type) -> Any:
     if sl.name in status_type.__members__:
         return status_type[sl.name]
     return t.EmberStatus.ERR_FATAL if status_type is t.EmberStatus else t.EzspStatus.ERROR_INVALID_CALL
+
+
+def _field_bytes(value: Any, typ: Any) -> bytes:
+    """One field on the wire. A value already of the field's type is serialised as it is: rebuilding it (a zigpy
+    Struct binds its constructor's signature) is most of the NCP's encoding cost and yields the same bytes."""
+    if typ in _STATUS_TYPES:
+        value = translate_status(value, typ)
+    return (value if type(value) is typ else typ(value)).serialize()
+
+
+@functools.cache
+def _zero_bytes(typ: Any) -> bytes:
+    return typ(zero_value(typ)).serialize()
 
 
 def _coerce(value: Any, typ: Any) -> Any:
