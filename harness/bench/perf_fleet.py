@@ -67,10 +67,12 @@ def layer_profile(rig_path: str, premises: int, root: Path, *, frame_log: str = 
     import asyncio
 
     from harness.bench.cpu_layers import LayerSampler
+    from harness.fleet import worker
     from harness.fleet.worker import WorkerJob, event_loop_factory, quiet_logging, run_job, uvloop_available
     from harness.zigbee.cbke.certificate import CertificateAuthority
 
     quiet_logging()
+    worker.tune_gc()  # as a worker process does
     job = WorkerJob(rig_path=rig_path, root=str(root), seed=0, indices=tuple(range(premises)), concurrency=25,
                     control_rate=0.0, sample_every=0, no_join_window=2.0, frame_log=frame_log, formed_start=True,
                     reveal_secrets=False, cbke_ca=CertificateAuthority.generate(), transport="loop", cbke=cbke,

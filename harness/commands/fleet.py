@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--premises", type=int, required=True, help="how many premises")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes (default: CPUs)")
     p.add_argument("--seed", type=int, default=0, help="seed of the parameter distribution (default: %(default)s)")
-    p.add_argument("--concurrency", type=int, default=None, help="premises in flight per worker (default: 25)")
+    p.add_argument("--concurrency", type=int, default=None, help="premises in flight per worker (default: 40)")
     p.add_argument("--control-rate", type=float, default=0.05,
                    help="share of premises that run a negative control (default: %(default)s)")
     p.add_argument("--sample-every", type=int, default=100,

@@ -24,7 +24,10 @@ from harness.fleet.worker import WorkerJob, uvloop_available, worker_main
 from harness.zigbee.cbke import curve
 from harness.zigbee.cbke.certificate import CertificateAuthority
 
-DEFAULT_CONCURRENCY = 25  # premises in flight per worker; more only adds event-loop lag once the CPU is busy
+# Premises in flight per worker. A premises spends ~2.2 s of wall time (real-time radio waits), so 2 workers x N in
+# flight cap the rate at 2N/2.2 per second (Little's law): 25 capped it at ~22/s below what the CPU allows on a fast
+# machine; past the CPU's limit more in flight only adds event-loop lag and memory (docs/performance.md).
+DEFAULT_CONCURRENCY = 40
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,13 @@ def _memory(workers: list[dict[str, Any]]) -> dict[str, Any]:
     if not workers:
         return {}
     per = [(w["peak_kb"] - w["baseline_kb"]) / max(1, w["in_flight"]) for w in workers]
-    return {"peak_kb": max(w["peak_kb"] for w in workers), "per_premises_kb": max(per)}
+    memory: dict[str, Any] = {"peak_kb": max(w["peak_kb"] for w in workers), "per_premises_kb": max(per)}
+    collectors = [w["gc"] for w in workers if "gc" in w]
+    if collectors:  # how the workers' cyclic collector ran (harness/fleet/worker.py GC_THRESHOLDS)
+        memory["gc"] = {"thresholds": collectors[0]["thresholds"],
+                        "frozen_objects": max(c["frozen_objects"] for c in collectors),
+                        "full_collections": sum(c["full_collections"] for c in collectors)}
+    return memory
 
 
 __all__ = ["FleetOptions", "run_fleet", "table"]

@@ -60,6 +60,9 @@ def test_a_short_fleet_run_is_profiled_by_layer(tmp_path: Path, monkeypatch):
     for switch in ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing"):
         monkeypatch.setattr(logging, switch, getattr(logging, switch))
     monkeypatch.setattr(logging.getLogger("asyncio"), "level", logging.getLogger("asyncio").level)
+    from harness.fleet import worker
+
+    monkeypatch.setattr(worker, "tune_gc", lambda: None)  # a worker process's collector settings, not this one's
     cpu_ms, shares, failed = layer_profile(str(EMULATED_RIG), 3, tmp_path)
     assert failed == 0 and cpu_ms > 0
     assert list(shares) == list(L.LAYERS) and abs(sum(shares.values()) - 1.0) < 1e-9
