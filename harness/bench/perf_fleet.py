@@ -68,7 +68,7 @@ def layer_profile(rig_path: str, premises: int, root: Path, *, frame_log: str = 
 
     from harness.bench.cpu_layers import LayerSampler
     from harness.fleet import worker
-    from harness.fleet.worker import WorkerJob, event_loop_factory, quiet_logging, run_job, uvloop_available
+    from harness.fleet.worker import WorkerJob, event_loop_factory, prepare, quiet_logging, run_job, uvloop_available
     from harness.zigbee.cbke.certificate import CertificateAuthority
 
     quiet_logging()
@@ -80,13 +80,15 @@ def layer_profile(rig_path: str, premises: int, root: Path, *, frame_log: str = 
     records: list[dict] = []
     sampler = LayerSampler()
     with asyncio.Runner(loop_factory=event_loop_factory(job.event_loop)) as runner:
-        # The worker's one-off start (its formed NV template) is not per premises: run one premises first.
-        runner.run(run_job(dataclasses.replace(job, indices=(premises,)), records.append))
+        # The worker's one-off start (its formed NV template, first imports) is not per premises: it is done, and
+        # one premises run, before the measurement starts.
+        prepared = runner.run(prepare(job))
+        runner.run(run_job(dataclasses.replace(job, indices=(premises,)), records.append, prepared))
         records.clear()
         started = time.process_time()
         sampler.start()
         try:
-            runner.run(run_job(job, records.append))
+            runner.run(run_job(job, records.append, prepared))
         finally:
             sampler.stop()
         cpu = time.process_time() - started

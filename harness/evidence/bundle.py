@@ -62,8 +62,8 @@ class EvidenceBundle:
                                  outcome="incomplete", reveal_secrets=reveal_secrets)
         self.record.files["timeline"] = TIMELINE
         # a crash from here on leaves the last good state
-        self.record.autosave(self.dir / RECORD, coalesce=coalesce_saves,
-                             before_write=self.protect_secret_files if coalesce_saves is not False else None)
+        self.record.autosave(self.dir / RECORD, interval=self.write_interval,
+                             before_write=self.protect_secret_files if self.write_interval is not None else None)
         self._closed = False
 
     def path(self, name: str) -> Path:

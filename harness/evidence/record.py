@@ -43,14 +43,13 @@ class TestRecord:
     _saves: DeferredWrite | None = field(default=None, repr=False, compare=False)
     _before_write: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
-    def autosave(self, path: Path, *, coalesce: bool | float = False,
+    def autosave(self, path: Path, *, interval: float | None = None,
                  before_write: Callable[[], None] | None = None) -> None:
-        """Write the record now and after every change (measure, attach, close). `coalesce`: inside a running
-        event loop, changes are gathered and written together (harness/evidence/deferred_write.py): True at the
-        end of the loop iteration, a number of seconds at most that long after the first unwritten change (the
-        fleet: a premises makes ~15 changes). `flush` writes at once. `before_write` runs before each write."""
+        """Write the record now and after every change (measure, attach, close). `interval`: inside a running
+        event loop, changes are gathered and written together (harness/evidence/deferred_write.py): 0 at the end
+        of the loop iteration, a number of seconds at most that long after the first unwritten change (the fleet:
+        a premises makes ~15 changes). `flush` writes at once. `before_write` runs before each write."""
         self._path = path
-        interval = None if coalesce is False else 0.0 if coalesce is True else float(coalesce)
         self._saves = DeferredWrite(self.flush, interval)
         self._before_write = before_write
         self.write(path)

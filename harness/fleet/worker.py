@@ -21,7 +21,7 @@ from harness.bench import frame_log
 from harness.fleet.nv_template import formed_nv_template
 from harness.fleet.params import draw
 from harness.fleet.story import run_premises
-from harness.rig import load_rig
+from harness.rig import Rig, load_rig
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,8 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-async def run_job(job: WorkerJob, report: Callable[[dict[str, Any]], None]) -> None:
+async def prepare(job: WorkerJob) -> tuple[Rig, dict[str, Any] | None]:
+    """The worker's one-off start: its rig, and the formed NV state every premises' NCP starts from."""
     rig = load_rig(job.rig_path)
     if job.transport is not None and rig.coordinator.kind == "emulated":
         rig = dataclasses.replace(rig, coordinator=dataclasses.replace(rig.coordinator, transport=job.transport))
@@ -76,6 +77,12 @@ async def run_job(job: WorkerJob, report: Callable[[dict[str, Any]], None]) -> N
     if job.formed_start and rig.coordinator.kind == "emulated":
         template = await formed_nv_template(rig.coordinator.ezsp_version, rig.hub.eui64.replace("-", ":"),
                                             transport=rig.coordinator.transport)
+    return rig, template
+
+
+async def run_job(job: WorkerJob, report: Callable[[dict[str, Any]], None],
+                  prepared: tuple[Rig, dict[str, Any] | None] | None = None) -> None:
+    rig, template = prepared if prepared is not None else await prepare(job)
     gate = asyncio.Semaphore(max(1, job.concurrency))
     root = Path(job.root)
     baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -241,8 +241,7 @@ def translate_status(value: Any, status_type: type) -> Any:
 def _field_bytes(value: Any, typ: Any) -> bytes:
     """One field on the wire. A value already of the field's type is serialised as it is: rebuilding it (a zigpy
     Struct binds its constructor's signature) is most of the NCP's encoding cost and yields the same bytes."""
-    if typ in _STATUS_TYPES:
-        value = translate_status(value, typ)
+    value = _coerce(value, typ)
     return (value if type(value) is typ else typ(value)).serialize()
 
 
