@@ -52,6 +52,8 @@ from harness.smets.wan import EmulatedWan
 
 # Roles in the rig file -> GBCS device types (domain.md §4.1) and the fuel whose MPxN they sit under.
 LOGGER = logging.getLogger(__name__)
+# ezsp.log: written as it goes; deferred (kept only if asked), EZSP level or with ASH lines; none
+FRAME_LOG_MODES = ("on", "deferred", "deferred-ash", "off")
 DEVICE_TYPES = {"esme": DeviceType.ESME, "gsme": DeviceType.GSME, "ihd": DeviceType.TYPE2, "ppmid": DeviceType.PPMID}
 # Example MPxNs with valid check digits (identities.Mpan); a bench premises has one electricity and one gas supply.
 MPAN = "1312345678118"
@@ -154,15 +156,16 @@ class Bench:
     async def start(cls, rig: Rig, evidence: EvidenceBundle, *, frame_log: str = "on", ncp_nv: Any = None,
                     operator: Operator | None = None, cbke_ca: Any = None, cbke: bool = True) -> Bench:
         """`frame_log`: "on" (ezsp.log written as it goes), "deferred" (formatted and written at stop only if
-        `keep_frame_log`), "deferred-ezsp" (the same without bellows.ash's line per ASH frame: EZSP commands,
-        responses and bellows' messages only, a quarter of the records), "off" (bellows' loggers stay quiet).
-        `ncp_nv`: an emulated NCP's NvState to start from (a formed network: bellows then starts the network it
-        finds, about 100 EZSP commands, instead of forming one, about 590; the fleet does this). `cbke_ca`: the run's CertificateAuthority when several benches make
-        one run (the fleet), instead of a test CA generated for this bench. `cbke=False` (the fleet's
+        `keep_frame_log`, without bellows.ash's line per ASH frame: EZSP commands, responses and bellows' messages,
+        a quarter of the records), "deferred-ash" (deferred with the ASH lines), "off" (bellows' loggers stay
+        quiet); the fleet's --frame-log choices are the deferred ones and off. `ncp_nv`: an emulated NCP's NvState
+        to start from (a formed network: bellows then starts the network it finds, about 100 EZSP commands,
+        instead of forming one, about 590; the fleet does this). `cbke_ca`: the run's CertificateAuthority when
+        several benches make one run (the fleet), instead of a test CA generated for this bench. `cbke=False` (the fleet's
         `--cbke off`, emulated rigs only): no suite-2 data on the NCP or the meters, so no key establishment
         after the join; the timeline says so (`cbke.off`)."""
-        if frame_log not in ("on", "deferred", "deferred-ezsp", "off"):
-            raise ValueError(f"frame_log={frame_log!r} is not on, deferred, deferred-ezsp or off")
+        if frame_log not in FRAME_LOG_MODES:
+            raise ValueError(f"frame_log={frame_log!r} is not one of {', '.join(FRAME_LOG_MODES)}")
         bench = cls(rig, evidence, operator=operator)
         bench.frame_log_mode = frame_log
         bench._ncp_nv = ncp_nv
@@ -232,7 +235,7 @@ class Bench:
             self.frame_log = FrameLog.open(self.evidence.attach("ezsp_log", EZSP_LOG),
                                            reveal_secrets=self.evidence.reveal_secrets,
                                            deferred=self.frame_log_mode != "on",
-                                           ash_frames=self.frame_log_mode != "deferred-ezsp")
+                                           ash_frames=self.frame_log_mode in ("on", "deferred-ash"))
 
         c = self.rig.coordinator
         await self._start_sniffer()

@@ -58,7 +58,7 @@ class Timeline:
         self._reveal = reveal_secrets
         buffering = 1 if write_interval is None else -1
         self._file: IO[str] | None = path.open("a", buffering=buffering) if path else None
-        self._flushes = DeferredWrite(self._flush, write_interval) if write_interval is not None else None
+        self._flushes = DeferredWrite(self._flush, write_interval)
         self.path = path
 
     def bind_clock(self, virtual_now: Callable[[], datetime]) -> None:
@@ -71,8 +71,7 @@ class Timeline:
         self.events.append(event)
         if self._file:
             self._file.write(redact_text(json.dumps(event.to_json()), reveal=self._reveal) + "\n")
-            if self._flushes is not None:
-                self._flushes.changed()
+            self._flushes.changed()
         return event
 
     def _flush(self) -> None:
@@ -83,8 +82,7 @@ class Timeline:
         return [e for e in self.events if e.kind == kind]
 
     def close(self) -> None:
-        if self._flushes is not None:
-            self._flushes.written()
+        self._flushes.written()
         if self._file:
             self._file.close()
             self._file = None

@@ -123,12 +123,8 @@ async def story(bench: Bench, params: PremisesParams, *, no_join_window: float) 
 # as it stood up to this long before (docs/fleet.md).
 RECORD_SAVE_INTERVAL = 1.0
 
-# The fleet's --frame-log choices, as Bench.start's frame_log modes (harness/bench/frame_log.py).
-FRAME_LOGS: dict[str, str] = {
-    "deferred": "deferred-ezsp",  # EZSP commands, responses and bellows' messages, kept with a kept bundle
-    "deferred-ash": "deferred",  # the same and a line per ASH frame (four times the records)
-    "off": "off",
-}
+# The fleet's --frame-log choices: Bench.start's frame_log modes other than "on" (harness/bench/bench.py).
+FRAME_LOGS = ("deferred", "deferred-ash", "off")
 
 
 async def run_premises(base: Rig, params: PremisesParams, root: Path, *, keep_if_passed: bool,
@@ -146,7 +142,7 @@ async def run_premises(base: Rig, params: PremisesParams, root: Path, *, keep_if
     failure: BaseException | None = None
     try:
         nv = premises_nv(nv_template, params) if nv_template is not None else None
-        bench = await Bench.start(premises_rig(base, params), evidence, frame_log=FRAME_LOGS[frame_log],
+        bench = await Bench.start(premises_rig(base, params), evidence, frame_log=frame_log,
                                   ncp_nv=nv, cbke_ca=cbke_ca, cbke=cbke)
         record.update(await story(bench, params, no_join_window=no_join_window))
     except Exception as exc:  # noqa: BLE001 - one premises' failure is recorded, never raised into the fleet

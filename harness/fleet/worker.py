@@ -34,7 +34,7 @@ class WorkerJob:
     control_rate: float
     sample_every: int  # keep the bundle of every n-th passing premises (0: none)
     no_join_window: float
-    frame_log: str  # a key of harness/fleet/story.py FRAME_LOGS: "deferred", "deferred-ash" or "off"
+    frame_log: str  # one of harness/fleet/story.py FRAME_LOGS: "deferred", "deferred-ash" or "off"
     formed_start: bool
     reveal_secrets: bool
     cbke_ca: Any = None  # the run's CertificateAuthority (harness/fleet/runner.py)
