@@ -91,7 +91,13 @@ async def test_stick_joins_emulated_hub_by_install_code_and_serves_metering(vers
         joined = await t2.stick.join(timeout=10)
         assert joined.pan_id == t2.node.pan_id and joined.channel == 15
         assert joined.extended_pan_id == t2.node.extended_pan_id
+        # The stick is up once it has the network key; the hub counts the join when the stick's Device_annce
+        # reaches it over the radio, a moment later (its annce_timeout is 1 s): wait for that, not for a guess.
         entry = t2.hub.device_log.entry(STICK)
+        for _ in range(100):
+            if entry.joined:
+                break
+            await asyncio.sleep(0.02)
         assert entry.joined and entry.tc_link_key == SPEC_KEY  # the key the hub admitted it with
         assert [a.cause.value for a in t2.hub.alerts] == ["added", "joined"]
         assert t2.hub.alerts[-1].code == 0x8F12
