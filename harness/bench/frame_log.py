@@ -24,6 +24,8 @@ import enum
 import logging
 from pathlib import Path
 
+import zigpy.types as zigpy_types
+
 from harness.evidence.redaction import RedactingFormatter
 
 BENCH_LOGGERS = ("bellows.ezsp", "bellows.ash", "bellows.uart")
@@ -103,6 +105,7 @@ class FrameLog:
 
 _IMMUTABLE = (str, bytes, int, float, type(None), enum.Enum, frozenset)  # with their subclasses (zigpy's ints)
 _FROZEN_TYPES: dict[type, bool] = {}
+_CANNOT = object()  # a value `_snapshot` cannot copy faithfully
 
 
 def _frozen_type(kind: type) -> bool:
@@ -113,29 +116,53 @@ def _frozen_type(kind: type) -> bool:
     return known
 
 
-def _frozen(value: object) -> bool:
-    if _frozen_type(type(value)):
-        return True
-    return type(value) is tuple and all(_frozen_type(type(v)) for v in value)  # type: ignore[union-attr]
+def _snapshot(value: object, depth: int = 0) -> object:
+    """`value` as it reads now, without formatting it: itself if it cannot change; a copy of a dict, tuple, zigpy
+    list (EUI64, KeyData, LVList) or zigpy Struct (EmberApsFrame, ...) made of such values, built without running
+    the type's constructor (zigpy's binds its signature), so it formats later exactly as the original would have
+    now; `_CANNOT` for anything else. bellows passes a zigpy value to a log call and is done with it, but nothing
+    promises it, and a log that read differently from what was sent would be false evidence."""
+    kind = type(value)
+    if _frozen_type(kind):
+        return value
+    if depth > 4:
+        return _CANNOT
+    if kind is tuple or kind is dict:
+        items = value.values() if kind is dict else value  # type: ignore[attr-defined]
+        copied = [_snapshot(item, depth + 1) for item in items]
+        if any(item is _CANNOT for item in copied):
+            return _CANNOT
+        return dict(zip(value, copied)) if kind is dict else tuple(copied)  # type: ignore[call-overload]
+    if isinstance(value, zigpy_types.Struct):
+        state = {name: _snapshot(item, depth + 1) for name, item in vars(value).items()}
+        if any(item is _CANNOT for item in state.values()):
+            return _CANNOT
+        clone = object.__new__(kind)
+        vars(clone).update(state)  # past Struct.__setattr__: a frozen original makes a frozen copy
+        return clone
+    if kind is list or isinstance(value, list) and kind.__module__.startswith(("zigpy.", "bellows.")):
+        if not all(_frozen_type(type(item)) for item in value):  # type: ignore[attr-defined]
+            return _CANNOT
+        clone = list.__new__(kind)
+        list.extend(clone, value)  # type: ignore[arg-type]
+        if hasattr(value, "__dict__"):
+            vars(clone).update(vars(value))
+        return clone
+    return _CANNOT
 
 
 def _fix_arguments(record: logging.LogRecord) -> None:
     """A deferred record must read later as it would have now. Arguments that cannot change are kept as they are
-    (formatting them is most of a frame log's cost, and most records are never formatted); a dict of such values
-    (bellows' "Received command" results) is copied; anything else fixes the message now."""
+    (formatting them is most of a frame log's cost, and most records are never formatted); dicts, tuples and
+    zigpy values made of such are copied (`_snapshot`); anything else fixes the message now."""
     args = record.args
     if not args:
         return
-    items = args if isinstance(args, tuple) else (args,)
-    copied = []
-    for item in items:
-        if type(item) is dict and all(_frozen(v) for v in item.values()):
-            item = dict(item)
-        elif not _frozen(item):
-            record.msg, record.args = record.getMessage(), None
-            return
-        copied.append(item)
-    record.args = tuple(copied) if isinstance(args, tuple) else copied[0]
+    fixed = _snapshot(args)
+    if fixed is _CANNOT:
+        record.msg, record.args = record.getMessage(), None
+    else:
+        record.args = fixed  # type: ignore[assignment]
 
 
 def lean_log_records() -> None:

@@ -141,6 +141,9 @@ _LINK_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+JOIN_RECHECK_S = 0.5
+
+
 class EzspCoordinator:
     """The Coordinator protocol over bellows. `port` is a serial path, tcp://host:port or rfc2217://..."""
 
@@ -153,6 +156,7 @@ class EzspCoordinator:
         self.app: HarnessControllerApplication | None = None
         self._permits: dict[zt.EUI64, tuple[zt.KeyData, float]] = {}
         self._lost: BaseException | None = None
+        self._news: asyncio.Event | None = None  # set (and replaced) when a device initialises or the link goes
 
     # -- error translation ---------------------------------------------------------------------------------
 
@@ -201,6 +205,23 @@ class EzspCoordinator:
     def connection_lost(self, exc: BaseException | None) -> None:
         """zigpy listener event: the radio link went away."""
         self._lost = exc or ConnectionError("link closed")
+        self._announce()
+
+    def device_initialized(self, device: zigpy.device.Device) -> None:
+        """zigpy listener event: a device's interview completed."""
+        self._announce()
+
+    def _announce(self) -> None:
+        news, self._news = self._news, None
+        if news is not None:
+            news.set()
+
+    async def _news_or_timeout(self, seconds: float) -> None:
+        """Until zigpy reports a device initialised or the link lost, or `seconds` pass."""
+        if self._news is None:
+            self._news = asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._news.wait(), max(0.0, seconds))
 
     async def form(self) -> None:
         app = self._require_app()
@@ -275,7 +296,9 @@ class EzspCoordinator:
                 endpoints = tuple(sorted(ep for ep in device.endpoints if ep != 0))
                 profiles = tuple(sorted({device.endpoints[ep].profile_id for ep in endpoints}))
                 return JoinedDevice(eui64, int(device.nwk), endpoints, profiles)
-            await asyncio.sleep(0.05)
+            # Woken by zigpy's device_initialized (no polling delay on the join latency measured), and at least
+            # every JOIN_RECHECK_S in case a device becomes initialised without that event.
+            await self._news_or_timeout(min(JOIN_RECHECK_S, deadline - loop.time()))
         device = app.devices.get(eui64)
         state = "not seen" if device is None else f"seen as 0x{int(device.nwk):04X}, interview incomplete"
         raise JoinTimeout(f"{eui64} did not join via {self.port} within {timeout} s ({state})")

@@ -109,6 +109,25 @@ async def test_join_works_with_bellows_serial_thread_as_on_a_real_stick() -> Non
         assert await b.coordinator.read_attributes(ESME, 1, METERING, [0]) == {0: 5}
 
 
+async def test_wait_joined_wakes_on_zigpys_device_initialized_not_on_a_poll(monkeypatch) -> None:
+    """The join latency a bench measures must not include a polling period: with the re-check made longer than
+    the test's limit, only zigpy's device_initialized event can end the wait in time. The link going away wakes a
+    waiter too, with the LinkError that names it."""
+    import harness.drivers.ezsp as ezsp
+
+    monkeypatch.setattr(ezsp, "JOIN_RECHECK_S", 60.0)
+    async with bench(13, "loop", [DeviceSpec("esme", ESME, SPEC_CODE), DeviceSpec("gsme", GSME, OTHER_CODE)]) as b:
+        await b.coordinator.permit_install_code(ESME, SPEC_KEY, 60)
+        joined = await asyncio.wait_for(b.coordinator.wait_joined(ESME, 30), 10)
+        assert joined.eui64 == ESME
+        waiter = asyncio.ensure_future(b.coordinator.wait_joined(GSME, 30))  # never permitted: it waits
+        await asyncio.sleep(0.1)
+        assert not waiter.done()
+        b.coordinator.connection_lost(ConnectionResetError("stick unplugged"))
+        with pytest.raises(LinkError, match="stick unplugged"):
+            await asyncio.wait_for(waiter, 5)
+
+
 @pytest.mark.parametrize("version", [13, 18])
 async def test_meter_with_a_different_install_code_does_not_join(version: int) -> None:
     # The harness permits the ESME's EUI-64 with the spec code's key, but the meter was built with another code.

@@ -175,3 +175,50 @@ def test_an_ezsp_level_log_leaves_out_the_ash_frame_lines_and_keeps_the_rest(tmp
     assert "Sending frame" not in text and lean.records == 2
     assert "Sending frame b'\\x02'" in full.path.read_text()
     assert ash.level == logging.NOTSET and open_frame_logs() == 0
+
+
+def test_zigpy_values_are_copied_not_formatted_and_read_as_when_emitted(tmp_path):
+    """bellows logs zigpy Structs and lists (EmberApsFrame, EUI64, KeyData) in most command lines. A deferred log
+    copies them instead of formatting them at once (the cost it exists to avoid); the copy reads exactly as the
+    original did when it was logged, whatever happens to the original afterwards."""
+    import bellows.types as bt
+    import zigpy.types as zt
+
+    aps = bt.EmberApsFrame(profileId=0x0109, clusterId=0x0800, sourceEndpoint=1, destinationEndpoint=1,
+                           options=bt.EmberApsOption.APS_OPTION_ENCRYPTION, groupId=0, sequence=7)
+    eui = zt.EUI64.convert("00:0d:6f:00:0a:90:69:e8")
+    key = zt.KeyData(range(16))
+    # (the key is redacted in the file, down to its last two bytes)
+    expected = f"Sending command  sendUnicast: ({aps!r},) {{'eui64': {eui!r}, 'key': <redacted 16 bytes …0e0f>}}"
+
+    kept: list[object] = []  # each record's arguments as the log kept them (a handler after it may redact them)
+
+    class Pending(list):
+        def append(self, record: logging.LogRecord) -> None:
+            kept.append(record.args)
+            super().append(record)
+
+    async def run() -> str:
+        log = FrameLog.open(tmp_path / "zigpy.log", deferred=True)
+        log._pending = Pending()
+        logging.getLogger("bellows.ezsp.protocol").debug("Sending command  %s: %s %s", "sendUnicast", (aps,),
+                                                         {"eui64": eui, "key": key})
+        aps.sequence = 99
+        aps.clusterId = 0x0006
+        eui[0] = 0xFF
+        key[15] = 0xEE
+        log.close(keep=True)
+        return log.path.read_text()
+
+    # As in a fleet worker: the pytest run's redacting record factory formats every record as it is made.
+    factory = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(logging.LogRecord)
+    try:
+        text = asyncio.run(run())
+    finally:
+        logging.setLogRecordFactory(factory)
+    (args,) = kept  # copied, not formatted: the same types, other objects
+    assert args is not None and type(args[1][0]) is bt.EmberApsFrame and args[1][0] is not aps
+    assert type(args[2]["eui64"]) is zt.EUI64 and args[2]["eui64"] is not eui
+    assert expected in text
+    assert "sequence=99" not in text and ":ff" not in text and "0eee" not in text
