@@ -161,9 +161,9 @@ class Bench:
         quiet); the fleet's --frame-log choices are the deferred ones and off. `ncp_nv`: an emulated NCP's NvState
         to start from (a formed network: bellows then starts the network it finds, about 100 EZSP commands,
         instead of forming one, about 590; the fleet does this). `cbke_ca`: the run's CertificateAuthority when
-        several benches make one run (the fleet), instead of a test CA generated for this bench. `cbke=False` (the fleet's
-        `--cbke off`, emulated rigs only): no suite-2 data on the NCP or the meters, so no key establishment
-        after the join; the timeline says so (`cbke.off`)."""
+        several benches make one run (the fleet), instead of a test CA generated for this bench. `cbke=False` (the
+        fleet's `--cbke off`, emulated rigs only): no suite-2 data on the NCP or the meters, so no key
+        establishment after the join; the timeline says so (`cbke.off`)."""
         if frame_log not in FRAME_LOG_MODES:
             raise ValueError(f"frame_log={frame_log!r} is not one of {', '.join(FRAME_LOG_MODES)}")
         bench = cls(rig, evidence, operator=operator)

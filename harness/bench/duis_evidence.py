@@ -28,9 +28,8 @@ def observe_alerts(evidence: EvidenceBundle, dcc: Dcc) -> None:
         path = evidence.path(name)
         if n == 1:
             path.parent.mkdir(exist_ok=True)
-        path.write_text(xml)
-        if n == 1:
             evidence.attach("duis_alerts", ALERT_DIR)
+        path.write_text(xml)
         evidence.timeline.record("duis.alert", alert=kind, code=code, file=name, xml=xml, **fields)
 
     def on_device_alert(alert: object) -> None:

@@ -281,7 +281,7 @@ class PcapSniffer:
         self.medium = medium
         self.keys: list[tuple[bytes, str]] = [(bytes(key), label) for key, label in keys]
         self._writer = PcapWriter.open(self.path)
-        self._flushes = DeferredWrite(self._flush, flush_interval)
+        self._flushes = DeferredWrite(self._writer.flush, flush_interval)  # close() cancels a pending flush
         self._closed = False
         self.frames = 0
         medium.add_tap(self._on_frame)
@@ -297,10 +297,6 @@ class PcapSniffer:
         self._writer.write(frame.wall_time, frame.psdu)
         self._flushes.changed()
         self.frames += 1
-
-    def _flush(self) -> None:
-        if not self._closed:
-            self._writer.flush()
 
     @property
     def key_table_path(self) -> Path:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.bench import steps
-from harness.bench.bench import Bench
+from harness.bench.bench import FRAME_LOG_MODES, Bench
 from harness.bench.supplier import NoInstallCode
 from harness.errors import HarnessError, JoinTimeout, LinkError
 from harness.evidence.bundle import EvidenceBundle
@@ -123,8 +123,8 @@ async def story(bench: Bench, params: PremisesParams, *, no_join_window: float) 
 # as it stood up to this long before (docs/fleet.md).
 RECORD_SAVE_INTERVAL = 1.0
 
-# The fleet's --frame-log choices: Bench.start's frame_log modes other than "on" (harness/bench/bench.py).
-FRAME_LOGS = ("deferred", "deferred-ash", "off")
+# The fleet's --frame-log choices: Bench.start's frame_log modes but "on" (a fleet never writes logs as it goes).
+FRAME_LOGS = tuple(mode for mode in FRAME_LOG_MODES if mode != "on")
 
 
 async def run_premises(base: Rig, params: PremisesParams, root: Path, *, keep_if_passed: bool,
