@@ -105,7 +105,10 @@ class FrameLog:
 
 _IMMUTABLE = (str, bytes, int, float, type(None), enum.Enum, frozenset)  # with their subclasses (zigpy's ints)
 _FROZEN_TYPES: dict[type, bool] = {}
-_CANNOT = object()  # a value `_snapshot` cannot copy faithfully
+
+
+class _Uncopyable(Exception):
+    """A value `_snapshot` cannot copy faithfully (rare: the record is then formatted at once)."""
 
 
 def _frozen_type(kind: type) -> bool:
@@ -120,35 +123,38 @@ def _snapshot(value: object, depth: int = 0) -> object:
     """`value` as it reads now, without formatting it: itself if it cannot change; a copy of a dict, tuple, zigpy
     list (EUI64, KeyData, LVList) or zigpy Struct (EmberApsFrame, ...) made of such values, built without running
     the type's constructor (zigpy's binds its signature), so it formats later exactly as the original would have
-    now; `_CANNOT` for anything else. bellows passes a zigpy value to a log call and is done with it, but nothing
-    promises it, and a log that read differently from what was sent would be false evidence."""
+    now; `_Uncopyable` for anything else. bellows passes a zigpy value to a log call and is done with it, but
+    nothing promises it, and a log that read differently from what was sent would be false evidence.
+
+    Called for every argument of ~340 records a premises: items of a known immutable type are taken without a
+    call (`_FROZEN_TYPES` lookup inline), and a value that cannot be copied raises instead of being looked for."""
     kind = type(value)
-    if _frozen_type(kind):
+    if _FROZEN_TYPES.get(kind) or _frozen_type(kind):
         return value
     if depth > 4:
-        return _CANNOT
-    if kind is tuple or kind is dict:
-        items = value.values() if kind is dict else value  # type: ignore[attr-defined]
-        copied = [_snapshot(item, depth + 1) for item in items]
-        if any(item is _CANNOT for item in copied):
-            return _CANNOT
-        return dict(zip(value, copied)) if kind is dict else tuple(copied)  # type: ignore[call-overload]
+        raise _Uncopyable
+    frozen, deeper = _FROZEN_TYPES, depth + 1
+    if kind is tuple:
+        items = value  # type: tuple[object, ...]
+        return tuple([item if frozen.get(type(item)) else _snapshot(item, deeper) for item in items])
+    if kind is dict:
+        return {key: item if frozen.get(type(item)) else _snapshot(item, deeper)
+                for key, item in value.items()}  # type: ignore[attr-defined]
     if isinstance(value, zigpy_types.Struct):
-        state = {name: _snapshot(item, depth + 1) for name, item in vars(value).items()}
-        if any(item is _CANNOT for item in state.values()):
-            return _CANNOT
         clone = object.__new__(kind)
-        vars(clone).update(state)  # past Struct.__setattr__: a frozen original makes a frozen copy
+        # past Struct.__setattr__: a frozen original makes a frozen copy
+        vars(clone).update({name: item if frozen.get(type(item)) else _snapshot(item, deeper)
+                            for name, item in vars(value).items()})
         return clone
     if kind is list or isinstance(value, list) and kind.__module__.startswith(("zigpy.", "bellows.")):
         if not all(_frozen_type(type(item)) for item in value):  # type: ignore[attr-defined]
-            return _CANNOT
+            raise _Uncopyable
         clone = list.__new__(kind)
         list.extend(clone, value)  # type: ignore[arg-type]
         if hasattr(value, "__dict__"):
             vars(clone).update(vars(value))
         return clone
-    return _CANNOT
+    raise _Uncopyable
 
 
 def _fix_arguments(record: logging.LogRecord) -> None:
@@ -158,11 +164,10 @@ def _fix_arguments(record: logging.LogRecord) -> None:
     args = record.args
     if not args:
         return
-    fixed = _snapshot(args)
-    if fixed is _CANNOT:
+    try:
+        record.args = _snapshot(args)  # type: ignore[assignment]
+    except _Uncopyable:
         record.msg, record.args = record.getMessage(), None
-    else:
-        record.args = fixed  # type: ignore[assignment]
 
 
 def lean_log_records() -> None:

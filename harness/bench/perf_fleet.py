@@ -25,6 +25,7 @@ from harness.bench import steps
 from harness.bench.bench import Bench
 from harness.bench.han_link import hashed_tc_link_key
 from harness.evidence.bundle import EvidenceBundle
+from harness.fleet import staging
 from harness.fleet.params import draw
 from harness.fleet.runner import FleetOptions, run_fleet
 from harness.fleet.story import RECORD_SAVE_INTERVAL, premises_rig
@@ -145,8 +146,10 @@ def main(argv: list[str] | None = None) -> int:
                             out=Path(tmp) / f"fleet-{transport}-{cbke}-{frame_log}-{size}", frame_log=frame_log,
                             transport=transport, cbke=cbke == "on"), progress=None)
                         rows.append((transport, cbke, frame_log, size, summary))
-        domain = domain_only(args.rig, 200, Path(tmp) / "domain")
-        layers = layer_profile(args.rig, args.layers, Path(tmp) / "layers") if args.layers > 0 else None
+        # The fleets stage their bundles (harness/fleet/staging.py); the in-process paths write where they would.
+        with tempfile.TemporaryDirectory(dir=staging.choose("auto")) as scratch:
+            domain = domain_only(args.rig, 200, Path(scratch) / "domain")
+            layers = layer_profile(args.rig, args.layers, Path(scratch) / "layers") if args.layers > 0 else None
     print(f"domain-only path (no radio, no EZSP, 1 process, evidence written as the fleet writes it): "
           f"{domain:.0f} premises/s")
     print(f"{'line':>5s} {'CBKE':>4s} {'frame log':>12s} {'premises':>8s} {'wall (s)':>9s} {'premises/s':>11s} "
@@ -159,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{summary['failed']:7d}")
     backends = {summary.get("curve_backend") for *_, summary in rows if summary.get("cbke")}
     print(f"CBKE curve backend: {', '.join(sorted(b for b in backends if b)) or 'n/a'} (SMETS2_CURVE_BACKEND)")
+    places = {str(summary.get("staging")) for *_, summary in rows}
+    print(f"bundles staged in: {', '.join(sorted(places)) or 'n/a'} (smets2-harness fleet --staging)")
     print(f"target: 1,000 premises in <= 30 s on 2 cores = {TARGET_PER_S:.1f} premises/s")
     if layers is not None:
         print_layers(*layers[:2], args.layers, layers[2])

@@ -35,6 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="the workers' event loop; auto: uvloop where it is installed, else asyncio")
     p.add_argument("--form-each", action="store_true",
                    help="let bellows form every premises' network instead of starting from a formed NV state")
+    p.add_argument("--staging", default="auto", metavar="auto|off|DIR",
+                   help="where each premises' bundle is written while it runs: auto (tmpfs, /dev/shm, where the "
+                        "machine has it), off (in the output folder), or a folder; kept bundles are moved to the "
+                        "output folder, and so are those of premises a dead worker left (default: %(default)s)")
     p.add_argument("--out", default=None, help="output folder (default: reports/fleet-<time>)")
     p.add_argument("--reveal-secrets", action="store_true", help="write install codes and keys in clear")
     p.set_defaults(func=run)
@@ -58,13 +62,19 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"must be at least {low}, got {value}", where=name)
     if not 0.0 <= args.control_rate <= 1.0:
         raise InputError(f"must be in 0..1, got {args.control_rate}", where="--control-rate")
+    from harness.fleet.staging import StagingError, choose
+
+    try:
+        choose(args.staging)
+    except StagingError as exc:
+        raise InputError(str(exc), where="--staging") from None
     out = Path(args.out) if args.out else Path("reports") / time.strftime("fleet-%Y%m%d-%H%M%S")
     options = FleetOptions(rig=args.rig, premises=args.premises, workers=args.workers, seed=args.seed, out=out,
                            concurrency=args.concurrency or DEFAULT_CONCURRENCY, control_rate=args.control_rate,
                            sample_every=args.sample_every, frame_log=args.frame_log,
                            formed_start=not args.form_each, reveal_secrets=args.reveal_secrets,
                            transport=None if args.transport == "rig" else args.transport,
-                           cbke=args.cbke == "on", event_loop=args.event_loop)
+                           cbke=args.cbke == "on", event_loop=args.event_loop, staging=args.staging)
     print(f"smets2-harness fleet: {args.premises} premises on {rig.name} ({args.rig}), {args.workers} workers, "
           f"seed {args.seed}", flush=True)
     summary = run_fleet(options)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from harness.fleet import plot
+from harness.fleet import plot, staging
 from harness.fleet.story import FRAME_LOGS
 from harness.fleet.summary import summarise, table
 from harness.fleet.worker import WorkerJob, uvloop_available, worker_main
@@ -47,6 +47,7 @@ class FleetOptions:
     transport: str | None = "loop"  # the NCP line for every premises; None: the rig's (pty or tcp)
     cbke: bool = True  # CBKE after every join, as a SMETS2 HAN needs; False measures the story without it
     event_loop: str = "auto"  # the workers' loop: uvloop where it is installed (auto), or asyncio / uvloop
+    staging: str = "auto"  # where bundles are written while their premises runs (harness/fleet/staging.py)
 
 
 class Progress:
@@ -76,14 +77,15 @@ class Progress:
             self.stream.write("\n")
 
 
-def _jobs(options: FleetOptions, root: Path, cbke_ca: CertificateAuthority) -> list[WorkerJob]:
+def _jobs(options: FleetOptions, root: Path, cbke_ca: CertificateAuthority, stage: Path | None) -> list[WorkerJob]:
     workers = max(1, min(options.workers, options.premises or 1))
     return [WorkerJob(rig_path=options.rig, root=str(root), seed=options.seed, cbke_ca=cbke_ca,
                       indices=tuple(range(w, options.premises, workers)), concurrency=options.concurrency,
                       control_rate=options.control_rate, sample_every=options.sample_every,
                       no_join_window=options.no_join_window, frame_log=options.frame_log,
                       formed_start=options.formed_start, reveal_secrets=options.reveal_secrets,
-                      transport=options.transport, cbke=options.cbke, event_loop=_event_loop(options))
+                      transport=options.transport, cbke=options.cbke, event_loop=_event_loop(options),
+                      stage=str(stage) if stage is not None else None)
             for w in range(workers)]
 
 
@@ -102,11 +104,51 @@ def run_fleet(options: FleetOptions, *, progress: IO[str] | str | None = STDERR)
     out = Path(options.out)
     root = out / "premises"
     root.mkdir(parents=True, exist_ok=True)
+    location = staging.choose(options.staging)  # refused (StagingError) before anything starts
     # One test CA for the run (as one bench has one): it issues every premises' suite-2 certificates, unless the
     # rig names the SE test vectors. Issued certificates are per premises: each names its own EUI-64.
     cbke_ca = CertificateAuthority.generate()
     curve_backend = curve.backend_name()  # chosen here, so forked workers inherit the choice
-    jobs = _jobs(options, root, cbke_ca)
+    stage = staging.open_stage(location)
+    try:
+        jobs = _jobs(options, root, cbke_ca, stage)
+        records, workers_memory, wall = _run_workers(options, jobs, out, progress)
+    finally:
+        # Bundles still staged belong to premises a dead worker never finished (or to an interrupted run).
+        recovered = staging.recover(stage, root)
+    # A worker that died took its unfinished premises with it: they are failures, not silently missing.
+    seen = {r["index"] for r in records}
+    with (out / "records.jsonl").open("a", encoding="utf-8") as sink:
+        for index in range(options.premises):
+            if index not in seen:
+                lost = {"index": index, "outcome": "failed", "cause": "worker process died", "message": "",
+                        "bundle": recovered.get(index)}
+                records.append(lost)
+                sink.write(json.dumps(lost) + "\n")
+    memory = _memory(workers_memory)
+    summary = summarise(records, wall_s=wall, workers=len(jobs), seed=options.seed, memory=memory)
+    summary["rig"] = options.rig
+    summary["cbke"] = options.cbke
+    summary["frame_log"] = options.frame_log
+    summary["curve_backend"] = curve_backend
+    summary["event_loop"] = jobs[0].event_loop
+    summary["transport"] = options.transport or "rig"
+    summary["staging"] = str(location) if location is not None else "off"
+    if options.cbke:
+        summary["cbke_ca"] = {"issuer": cbke_ca.issuer.hex().upper(),
+                              "public_key": cbke_ca.public_key.hex().upper()}
+    summary["out"] = str(out)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    days = [r["commissioning_days"] for r in records if r.get("commissioning_days") is not None]
+    done = [r["done_at_s"] for r in records if r.get("done_at_s") is not None]
+    plot.write(out / "fleet.svg", days, done,
+               title=f"{options.premises} premises, seed {options.seed}, {len(jobs)} workers, {wall:.1f} s")
+    return summary
+
+
+def _run_workers(options: FleetOptions, jobs: list[WorkerJob], out: Path, progress: IO[str] | str | None
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float]:
+    """Start the worker processes and collect their records (written to records.jsonl as they come)."""
     # fork: the workers inherit the imported harness, bellows and zigpy instead of importing them again.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
@@ -122,59 +164,38 @@ def run_fleet(options: FleetOptions, *, progress: IO[str] | str | None = STDERR)
     workers_memory: list[dict[str, Any]] = []
     finished_workers = 0
     failed = 0
-    with (out / "records.jsonl").open("w", encoding="utf-8") as sink:
-        while finished_workers < len(processes):
-            try:
-                item = queue.get(timeout=1.0)
-            except Exception:  # queue.Empty: check nobody died without saying so  # noqa: BLE001
-                if all(not p.is_alive() for p in processes) and queue.empty():
-                    break
-                continue
-            if item is None:
-                finished_workers += 1
-                continue
-            if "_worker" in item:
-                workers_memory.append(item["_worker"])
-                continue
-            item["done_at_s"] = round(time.perf_counter() - started, 3)
-            records.append(item)
-            failed += item.get("outcome") != "passed"
-            sink.write(json.dumps(item, default=str) + "\n")
-            sink.flush()
-            if bar is not None:
-                bar.update(len(records), failed)
+    try:
+        with (out / "records.jsonl").open("w", encoding="utf-8") as sink:
+            while finished_workers < len(processes):
+                try:
+                    item = queue.get(timeout=1.0)
+                except Exception:  # queue.Empty: check nobody died without saying so  # noqa: BLE001
+                    if all(not p.is_alive() for p in processes) and queue.empty():
+                        break
+                    continue
+                if item is None:
+                    finished_workers += 1
+                    continue
+                if "_worker" in item:
+                    workers_memory.append(item["_worker"])
+                    continue
+                item["done_at_s"] = round(time.perf_counter() - started, 3)
+                records.append(item)
+                failed += item.get("outcome") != "passed"
+                sink.write(json.dumps(item, default=str) + "\n")
+                sink.flush()
+                if bar is not None:
+                    bar.update(len(records), failed)
+    except BaseException:
+        for process in processes:  # an interrupted parent stops its workers before their bundles are recovered
+            process.terminate()
+        raise
     for process in processes:
         process.join(timeout=10)
     wall = time.perf_counter() - started
     if bar is not None:
         bar.finish()
-    # A worker that died took its unfinished premises with it: they are failures, not silently missing.
-    seen = {r["index"] for r in records}
-    with (out / "records.jsonl").open("a", encoding="utf-8") as sink:
-        for index in range(options.premises):
-            if index not in seen:
-                lost = {"index": index, "outcome": "failed", "cause": "worker process died", "message": "",
-                        "bundle": None}
-                records.append(lost)
-                sink.write(json.dumps(lost) + "\n")
-    memory = _memory(workers_memory)
-    summary = summarise(records, wall_s=wall, workers=len(processes), seed=options.seed, memory=memory)
-    summary["rig"] = options.rig
-    summary["cbke"] = options.cbke
-    summary["frame_log"] = options.frame_log
-    summary["curve_backend"] = curve_backend
-    summary["event_loop"] = jobs[0].event_loop
-    summary["transport"] = options.transport or "rig"
-    if options.cbke:
-        summary["cbke_ca"] = {"issuer": cbke_ca.issuer.hex().upper(),
-                              "public_key": cbke_ca.public_key.hex().upper()}
-    summary["out"] = str(out)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
-    days = [r["commissioning_days"] for r in records if r.get("commissioning_days") is not None]
-    done = [r["done_at_s"] for r in records if r.get("done_at_s") is not None]
-    plot.write(out / "fleet.svg", days, done,
-               title=f"{options.premises} premises, seed {options.seed}, {len(processes)} workers, {wall:.1f} s")
-    return summary
+    return records, workers_memory, wall
 
 
 def _memory(workers: list[dict[str, Any]]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from harness.bench.bench import FRAME_LOG_MODES, Bench
 from harness.bench.supplier import NoInstallCode
 from harness.errors import HarnessError, JoinTimeout, LinkError
 from harness.evidence.bundle import EvidenceBundle
+from harness.fleet import staging
 from harness.fleet.nv_template import premises_nv
 from harness.fleet.params import PremisesParams
 from harness.rig import InstallCodeSource, Rig
@@ -130,10 +131,11 @@ FRAME_LOGS = tuple(mode for mode in FRAME_LOG_MODES if mode != "on")
 async def run_premises(base: Rig, params: PremisesParams, root: Path, *, keep_if_passed: bool,
                        no_join_window: float = 2.0, reveal_secrets: bool = False,
                        nv_template: dict[str, Any] | None = None, frame_log: str = "deferred",
-                       cbke_ca: Any = None, cbke: bool = True) -> dict[str, Any]:
-    """One premises, start to end. Its evidence bundle is kept if it failed or `keep_if_passed`."""
+                       cbke_ca: Any = None, cbke: bool = True, stage: Path | None = None) -> dict[str, Any]:
+    """One premises, start to end. Its evidence bundle is kept in `root` if it failed or `keep_if_passed`; with a
+    `stage` (harness/fleet/staging.py) it is written there while the premises runs and moved to `root` if kept."""
     started = time.perf_counter()
-    evidence = EvidenceBundle(root, f"premises-{params.index:05d}", reveal_secrets=reveal_secrets,
+    evidence = EvidenceBundle(stage or root, f"premises-{params.index:05d}", reveal_secrets=reveal_secrets,
                               coalesce_saves=RECORD_SAVE_INTERVAL)
     evidence.record.provenance["fleet_params"] = params.to_json(reveal_secrets=reveal_secrets)
     record: dict[str, Any] = {"index": params.index, "control": params.control,
@@ -165,5 +167,7 @@ async def run_premises(base: Rig, params: PremisesParams, root: Path, *, keep_if
         shutil.rmtree(evidence.dir, ignore_errors=True)
         record["bundle"] = None
     else:
+        if stage is not None:
+            staging.keep(evidence.dir, root)
         record["bundle"] = evidence.dir.name
     return record

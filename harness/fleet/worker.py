@@ -41,6 +41,7 @@ class WorkerJob:
     transport: str | None = None  # overrides the rig's coordinator.transport (the fleet's default: loop)
     cbke: bool = True  # False: no key establishment after the join (fleet --cbke off)
     event_loop: str = "asyncio"  # or "uvloop" (event_loop_factory)
+    stage: str | None = None  # the run's staging folder (harness/fleet/staging.py), or None: bundles written in root
 
 
 def quiet_logging() -> None:
@@ -85,6 +86,7 @@ async def run_job(job: WorkerJob, report: Callable[[dict[str, Any]], None],
     rig, template = prepared if prepared is not None else await prepare(job)
     gate = asyncio.Semaphore(max(1, job.concurrency))
     root = Path(job.root)
+    stage = Path(job.stage) if job.stage else None
     baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     async def one(index: int) -> None:
@@ -95,7 +97,7 @@ async def run_job(job: WorkerJob, report: Callable[[dict[str, Any]], None],
                 record = await run_premises(rig, params, root, keep_if_passed=keep, nv_template=template,
                                             no_join_window=job.no_join_window, frame_log=job.frame_log,
                                             reveal_secrets=job.reveal_secrets, cbke_ca=job.cbke_ca,
-                                            cbke=job.cbke)
+                                            cbke=job.cbke, stage=stage)
             except BaseException as exc:  # noqa: BLE001 - run_premises records failures; this is a last resort
                 if isinstance(exc, KeyboardInterrupt | SystemExit):
                     raise

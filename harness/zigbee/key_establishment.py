@@ -25,8 +25,6 @@ import enum
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Final, Protocol
 
-from zigpy.zcl import foundation
-
 from harness.zigbee.cbke.certificate import CERTIFICATE_BYTES, Certificate, CertificateError, parse_certificate
 from harness.zigbee.cbke.curve import POINT_BYTES, InvalidPoint, decode_point
 from harness.zigbee.cbke.engine import CbkeCryptoError, CbkeEngine, Smacs
@@ -130,28 +128,35 @@ class KeFrame:
         }[self.command_id]
 
 
+# ZCL frame control (ZCL spec 2.4.1.1): bits 0-1 frame type (01: cluster-specific command), bit 2 manufacturer
+# specific, bit 3 direction (1: server to client), bit 4 disable default response. Written and read here rather than
+# through zigpy's ZCLHeader (a Struct: building and parsing one cost ~50 us a frame); tshark checks these frames
+# (tests/emulation/test_cbke_pcap_tshark.py).
+_CLUSTER_COMMAND = 0x01
+_MANUFACTURER_SPECIFIC = 0x04
+_SERVER_TO_CLIENT = 0x08
+
+
 def encode_frame(frame: KeFrame) -> bytes:
-    direction = foundation.Direction.Client_to_Server if frame.to_server else foundation.Direction.Server_to_Client
-    control = foundation.FrameControl(frame_type=foundation.FrameType.CLUSTER_COMMAND, is_manufacturer_specific=False,
-                                      direction=direction, disable_default_response=False, reserved=0)
-    header = foundation.ZCLHeader(frame_control=control, tsn=frame.tsn, command_id=int(frame.command_id))
-    return header.serialize() + frame.command.payload()
+    control = _CLUSTER_COMMAND | (0 if frame.to_server else _SERVER_TO_CLIENT)
+    return bytes([control, frame.tsn & 0xFF, int(frame.command_id)]) + frame.command.payload()
 
 
 def decode_frame(data: bytes, *, suite: int = SUITE_2) -> KeFrame:
     """Decode a ZCL Key Establishment frame; lengths are those of `suite` (suite 2 unless told)."""
     data = bytes(data)
-    try:
-        header, body = foundation.ZCLHeader.deserialize(data)
-    except Exception as exc:  # noqa: BLE001 - zigpy raises assorted types on garbage
-        raise KeDecodeError(f"Key Establishment frame: bad ZCL header ({exc}): {data.hex()}") from None
-    if header.frame_control.frame_type != foundation.FrameType.CLUSTER_COMMAND:
+    header_length = 5 if data and data[0] & _MANUFACTURER_SPECIFIC else 3  # + a 2-octet manufacturer code
+    if len(data) < header_length:
+        raise KeDecodeError(f"Key Establishment frame: bad ZCL header ({len(data)} octets): {data.hex()}")
+    control, tsn, raw_command = data[0], data[header_length - 2], data[header_length - 1]
+    body = data[header_length:]
+    if control & 0x03 != _CLUSTER_COMMAND:
         raise KeDecodeError(f"Key Establishment frame: not a cluster command: {data.hex()}")
-    to_server = header.direction == foundation.Direction.Client_to_Server
+    to_server = not control & _SERVER_TO_CLIENT
     try:
-        command_id = Command(header.command_id)
+        command_id = Command(raw_command)
     except ValueError:
-        raise KeDecodeError(f"Key Establishment frame: unknown command 0x{header.command_id:02X}") from None
+        raise KeDecodeError(f"Key Establishment frame: unknown command 0x{raw_command:02X}") from None
     cert_len = CERTIFICATE_BYTES if suite == SUITE_2 else 48
     point_len = POINT_BYTES if suite == SUITE_2 else 22
     expected = {
@@ -175,7 +180,7 @@ def decode_frame(data: bytes, *, suite: int = SUITE_2) -> KeFrame:
         command = ConfirmKeyData(body)
     else:
         command = TerminateKeyEstablishment(body[0], body[1], int.from_bytes(body[2:4], "little"))
-    return KeFrame(to_server, int(header.tsn), command)
+    return KeFrame(to_server, tsn, command)
 
 
 # --- the state machines ---

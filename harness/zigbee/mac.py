@@ -15,6 +15,7 @@ An address is modelled by its type: None (mode 0), int (short, mode 2) or zigpy 
 
 from __future__ import annotations
 
+import binascii
 import functools
 
 from dataclasses import dataclass
@@ -68,26 +69,18 @@ _FRAME = "MAC frame"
 _FCS_LENGTH = 2
 
 
-def _fcs_bitwise(data: bytes) -> int:
-    crc = 0
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-    return crc
-
-
-# One table entry per byte value, so the CRC costs a lookup per byte, not eight shifts (every frame is checked).
-_FCS_TABLE = tuple(_fcs_bitwise(bytes([value])) for value in range(256))
+# KERMIT is XMODEM (poly 0x1021, init 0, no final XOR, which binascii.crc_hqx computes in C) with every input
+# byte and the result bit-reversed: with an initial value of 0 the reflected CRC is the mirror image of the plain
+# one over mirrored bytes. A translate table mirrors the bytes, so a frame's CRC is three C calls, not a Python
+# loop per byte (every frame is checked, by each receiver and by the capture). tests/zigbee/test_mac.py checks it
+# against the bitwise definition.
+_MIRROR8 = bytes(int(f"{value:08b}"[::-1], 2) for value in range(256))
 
 
 def fcs(data: bytes) -> int:
     """802.15.4 FCS: CRC-16/KERMIT (ITU-T poly 0x1021 reflected, init 0, no final XOR), sent LSB first."""
-    crc = 0
-    table = _FCS_TABLE
-    for byte in data:
-        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
-    return crc
+    crc = binascii.crc_hqx(bytes(data).translate(_MIRROR8), 0)
+    return _MIRROR8[crc >> 8] | _MIRROR8[crc & 0xFF] << 8
 
 
 class MacFrameType(IntEnum):

@@ -140,3 +140,24 @@ def test_frame_ids_are_those_of_the_negotiated_version():
     """0x005F is getAddressTableRemoteNodeId up to v13 but gpClearProxyTable from v17 (research/ezsp.md 1.4)."""
     assert EzspCodec(13).names_by_id[0x005F] == "getAddressTableRemoteNodeId"
     assert EzspCodec(18).names_by_id[0x005F] == "gpClearProxyTable"
+
+
+def test_an_int_field_packs_as_its_zigpy_type_would_and_refuses_what_the_type_refuses():
+    """_field_bytes packs ints for plain integer types itself (no zigpy object made): same bytes, same errors."""
+    import random
+
+    from harness.emulation.ncp.codec import _field_bytes, _int_layout
+
+    kinds = {v for v in [*vars(t).values(), *vars(zt).values()]
+             if isinstance(v, type) and issubclass(v, zt.FixedIntType)}
+    packed = [k for k in kinds if _int_layout(k) is not None]
+    assert zt.uint8_t in packed and t.EmberNodeId in packed and zt.int8s in packed
+    assert _int_layout(t.EmberStatus) is None and _int_layout(t.EzspConfigId) is None  # enums check membership
+    rng = random.Random(5)
+    for kind in packed:
+        low, high = kind.min_value, kind.max_value
+        for value in (low, high, rng.randint(low, high)):
+            assert _field_bytes(value, kind) == kind(value).serialize(), kind
+        for bad in (low - 1, high + 1):
+            with pytest.raises(ValueError):
+                _field_bytes(bad, kind)

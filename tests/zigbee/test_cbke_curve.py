@@ -165,3 +165,13 @@ def test_test_ca_issues_certificates_that_reconstruct() -> None:
     q = public_key_from(cert, curve.decode_point(ca.public_key))
     assert curve.encode_point(q) == creds.public_key
     assert "redacted" in repr(creds) and str(creds.private_key) not in repr(creds)
+
+
+def test_the_backends_field_inverse_agrees_with_the_pure_one() -> None:
+    active = curve._active()
+    values = [1, 2, field.POLY ^ (1 << field.M)] + [RNG.getrandbits(field.M) or 1 for _ in range(50)]
+    for a in values:
+        inverse = curve._inverse(a)
+        assert field.mul(a, inverse) == 1 and inverse == field.inv(a)
+    if active is not None:  # the libcrypto backend answers itself, not through the pure code
+        assert active.inverse(values[3]) == field.inv(values[3])

@@ -100,6 +100,19 @@ def test_truncated_frames_do_not_decode() -> None:
         ke.decode_frame(b"\x01")
 
 
+def test_the_zcl_header_is_read_by_its_frame_control() -> None:
+    body = ke.encode_frame(ke.KeFrame(False, 9, ke.ConfirmKeyData(v.MACV)))[3:]
+    # manufacturer specific (bit 2): a 2-octet manufacturer code sits before the sequence number
+    frame = ke.decode_frame(bytes([0x09 | 0x04, 0x34, 0x12, 9, 2]) + body)
+    assert frame == ke.KeFrame(False, 9, ke.ConfirmKeyData(v.MACV))
+    with pytest.raises(ke.KeDecodeError, match="bad ZCL header"):
+        ke.decode_frame(bytes([0x0D, 0x34, 0x12, 9]))  # manufacturer specific, cut before the command id
+    with pytest.raises(ke.KeDecodeError, match="not a cluster command"):
+        ke.decode_frame(bytes([0x08, 9, 2]) + body)  # frame type 00: a global (profile-wide) command
+    with pytest.raises(ke.KeDecodeError, match="unknown command 0x07"):
+        ke.decode_frame(bytes([0x09, 9, 7]) + body)
+
+
 def test_whole_exchange_with_the_se_test_vector_keys() -> None:
     # Static keys and certificates from the SE vectors; both sides agree on KeyData.
     meter = DeviceCredentials(v.CERT_U, v.STATIC_U, v.CA_PUB)

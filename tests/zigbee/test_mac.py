@@ -51,6 +51,26 @@ def test_broadcast_data_does_not_request_an_ack() -> None:
     assert not MacFrame.data(1, 0x1A62, 0xFFFF, 0x0000, b"x").ack_request
 
 
+def _kermit_bitwise(data: bytes) -> int:
+    """CRC-16/KERMIT from its definition: reflected poly 0x8408, init 0, one bit at a time."""
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+    return crc
+
+
+def test_fcs_agrees_with_the_bitwise_definition_at_every_length() -> None:
+    import random
+
+    rng = random.Random(802)
+    for length in range(0, 130):
+        data = rng.randbytes(length)
+        assert fcs(data) == _kermit_bitwise(data), data.hex()
+    assert fcs(bytearray(b"123456789")) == fcs(memoryview(b"123456789")) == 0x2189
+
+
 def test_bad_fcs_is_refused_with_both_values() -> None:
     corrupted = FRAME_1[:-1] + bytes([FRAME_1[-1] ^ 0x01])
     with pytest.raises(DecodeError, match=r"FCS 0x2809 .* != computed 0x2909"):

@@ -16,6 +16,7 @@ Fault hooks let tests break the link the way real sticks do: drop an ACK, corrup
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections import deque
@@ -293,7 +294,7 @@ class NcpAsh:
         if self._drop_acks > 0:
             self._drop_acks -= 1
             return
-        self._write_frame(AckFrame(res=0, ncp_ready=0, ack_num=self._rx_seq))
+        self._write_wire(_ack_wire(self._rx_seq))
 
     def _reject(self) -> None:
         if self._rejecting:
@@ -303,12 +304,14 @@ class NcpAsh:
         self._write_frame(NakFrame(res=0, ncp_ready=0, ack_num=self._rx_seq))
 
     def _write_frame(self, frame: AshFrame, *, corrupt: bool = False) -> None:
-        if self._write is None or self.silent:
-            return
         raw = frame.to_bytes()
         if corrupt:
             raw = raw[:-1] + bytes([raw[-1] ^ 0xFF])
-        data = bytes(AshProtocol._stuff_bytes(raw)) + bytes([Reserved.FLAG])
+        self._write_wire(_wire(raw))
+
+    def _write_wire(self, data: bytes) -> None:
+        if self._write is None or self.silent:
+            return
         if self._held is not None:
             self._held.append(data)
         else:
@@ -355,6 +358,17 @@ class NcpAsh:
 
     def _cancel_timer(self) -> None:
         self._ack_deadline = None  # the handle, if armed, fires once more and finds nothing to do
+
+
+def _wire(raw: bytes) -> bytes:
+    """A frame as it goes on the line: stuffed, then the flag."""
+    return bytes(AshProtocol._stuff_bytes(raw)) + bytes([Reserved.FLAG])
+
+
+@functools.cache
+def _ack_wire(ack_num: int) -> bytes:
+    # An ACK's bytes depend on its ackNum alone (nRdy 0): eight frames, built once, not one per DATA frame received.
+    return _wire(AckFrame(res=0, ncp_ready=0, ack_num=ack_num).to_bytes())
 
 
 _CONTROL_BYTES = frozenset(

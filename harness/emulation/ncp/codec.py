@@ -240,9 +240,26 @@ def translate_status(value: Any, status_type: type) -> Any:
 
 def _field_bytes(value: Any, typ: Any) -> bytes:
     """One field on the wire. A value already of the field's type is serialised as it is: rebuilding it (a zigpy
-    Struct binds its constructor's signature) is most of the NCP's encoding cost and yields the same bytes."""
+    Struct binds its constructor's signature) is most of the NCP's encoding cost and yields the same bytes. An int
+    for a plain integer field is range-checked and packed as the type would (`_int_layout`), without making one."""
     value = _coerce(value, typ)
+    layout = _int_layout(typ)
+    if layout is not None and isinstance(value, int):
+        low, high, size, order, signed = layout
+        if low <= value <= high:
+            return int.to_bytes(value, size, order, signed=signed)  # out of range: typ() below raises as it did
     return (value if type(value) is typ else typ(value)).serialize()
+
+
+@functools.cache
+def _int_layout(typ: Any) -> tuple[int, int, int, Any, bool] | None:
+    """(min, max, octets, byte order, signed) of a zigpy integer type that serialises as FixedIntType does; None for
+    anything else (enums, whose constructor checks membership, included)."""
+    if not (isinstance(typ, type) and issubclass(typ, zt.FixedIntType)) or issubclass(typ, enum.Enum):
+        return None
+    if typ.serialize is not zt.FixedIntType.serialize or not typ._bits or typ._bits % 8 or typ._signed is None:
+        return None
+    return typ.min_value, typ.max_value, typ._bits // 8, typ._byteorder, typ._signed
 
 
 @functools.cache

@@ -13,7 +13,8 @@ half of P then has x-coordinate u with u^2 = y + x(lambda + 1), lambda^2 + lambd
 ECC §3.6). Both halves give the same answer here because the 2-torsion point is itself in 2E. The test in
 tests/zigbee/test_cbke_curve.py checks this against n*P by plain affine double-and-add.
 
-Two backends do the multiplications (`multiply_many`, `public_key`); everything else here is the same for both.
+Two backends do the multiplications (`multiply_many`, `public_key`) and the field inversion that point compression
+and decompression need; everything else here is the same for both.
 The pure one is the above. `libcrypto` (libcrypto.py) hands them to the system's OpenSSL, about 10-25x faster, and
 is used by default where it loads and agrees with the pure code on a known answer; SMETS2_CURVE_BACKEND=python
 (or `set_backend`) keeps the pure one, =libcrypto insists on OpenSSL.
@@ -96,9 +97,15 @@ def in_subgroup(p: Point) -> bool:
 # --- SEC1 encoding (SEC 1 v2 §2.3.3-2.3.4) ---
 
 
+def _inverse(a: int) -> int:
+    # Compression and decompression each need one (14 a fleet premises); the affine `add` keeps the pure one.
+    fast = _active()
+    return inv(a) if fast is None else fast.inverse(a)
+
+
 def encode_point(p: Point) -> bytes:
     """The 37-byte compressed form: 02/03 (the low bit of y/x) || x."""
-    y_bit = 0 if p.x == 0 else mul(p.y, inv(p.x)) & 1
+    y_bit = 0 if p.x == 0 else mul(p.y, _inverse(p.x)) & 1
     return bytes([2 | y_bit]) + gf.to_bytes(p.x)
 
 
@@ -111,7 +118,7 @@ def decompress(data: bytes) -> Point:
             raise InvalidPoint(f"x-coordinate out of range: {data.hex()}")
         if x == 0:
             return Point(0, 1)  # y = sqrt(b)
-        z = solve_quadratic(x ^ inv(sqr(x)))  # y = x z with z^2 + z = x + a + b/x^2
+        z = solve_quadratic(x ^ _inverse(sqr(x)))  # y = x z with z^2 + z = x + a + b/x^2
         if z is None:
             raise InvalidPoint(f"no point with this x-coordinate on sect283k1: {data.hex()}")
         if z & 1 != data[0] & 1:

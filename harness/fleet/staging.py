@@ -1,0 +1,81 @@
+"""Where a fleet premises' evidence is written while it runs: a staging folder in memory (tmpfs), not the output disk.
+
+Why: a premises' bundle (record, timeline, capture, key table, DUIS alerts) is written as it runs so that a worker
+that dies still leaves it, but 99 % of bundles (passing, not sampled) are deleted a second later. On a disk file
+system each premises then costs two folders and about ten files created and removed: about 3 ms of kernel time
+per premises on ext4 (measured, docs/performance.md), 5 % of the CPU a premises may take at the 33/s target.
+
+On tmpfs the same writes cost little, and a staged folder outlives the worker process that wrote it (it lives
+until the machine reboots), so nothing is lost: a kept bundle is moved to `<out>/premises/` when its premises ends,
+and when the workers are done the parent moves whatever is left in the staging folder (the bundles of premises a
+dead worker never finished) to the same place before removing it. Only a crash of the parent itself leaves a
+`smets2-fleet-*` folder behind in the staging location, with those bundles in it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+DEFAULT_LOCATION = Path("/dev/shm")  # tmpfs on Linux (also in containers: 64 MiB by default, ample here)
+MIN_FREE_BYTES = 64 * 2**20  # a worker's premises in flight hold a few MiB of evidence between them
+_PREMISES = re.compile(r"^premises-(\d+)-")
+
+
+class StagingError(ValueError):
+    """The staging location asked for cannot be used."""
+
+
+def choose(setting: str) -> Path | None:
+    """The folder to stage under, from `--staging`: "auto" (tmpfs where the machine has a usable one, else none),
+    "off" (write in place), or a folder (which must exist and be writable)."""
+    if setting == "off":
+        return None
+    if setting == "auto":
+        return DEFAULT_LOCATION if _usable(DEFAULT_LOCATION) else None
+    location = Path(setting)
+    if not location.is_dir() or not os.access(location, os.W_OK | os.X_OK):
+        raise StagingError(f"not a writable folder: {setting}")
+    return location
+
+
+def _usable(location: Path) -> bool:
+    try:
+        stats = os.statvfs(location)
+    except OSError:
+        return False
+    return os.access(location, os.W_OK | os.X_OK) and stats.f_bavail * stats.f_frsize >= MIN_FREE_BYTES
+
+
+def open_stage(location: Path | None) -> Path | None:
+    """A fresh staging folder for one run under `location` (None: no staging)."""
+    return None if location is None else Path(tempfile.mkdtemp(prefix="smets2-fleet-", dir=location))
+
+
+def keep(bundle: Path, premises_root: Path) -> Path:
+    """Move a finished premises' bundle from the stage to the run's premises folder (a copy across devices)."""
+    target = premises_root / bundle.name
+    shutil.move(str(bundle), str(target))
+    return target
+
+
+def recover(stage: Path | None, premises_root: Path) -> dict[int, str]:
+    """Move every bundle still staged (premises that never finished) to the premises folder, remove the stage,
+    and say which premises index each moved bundle belongs to."""
+    if stage is None or not stage.exists():
+        return {}
+    moved: dict[int, str] = {}
+    for bundle in sorted(stage.iterdir()):
+        match = _PREMISES.match(bundle.name)
+        if bundle.is_dir():
+            keep(bundle, premises_root)
+            if match:
+                moved[int(match.group(1))] = bundle.name
+    shutil.rmtree(stage, ignore_errors=True)
+    return moved
+
+
+__all__ = ["StagingError", "choose", "keep", "open_stage", "recover"]

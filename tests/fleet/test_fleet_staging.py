@@ -1,0 +1,79 @@
+"""Fleet bundles staged on tmpfs while their premises run: kept ones moved out, a dead worker's recovered."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.fleet import staging, story
+from harness.fleet.runner import FleetOptions, run_fleet
+from tests.fleet.premises_rigs import EMULATED_RIG
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def test_the_staging_setting_is_checked(tmp_path: Path):
+    assert staging.choose("off") is None
+    assert staging.choose(str(tmp_path)) == tmp_path
+    with pytest.raises(staging.StagingError, match="not a writable folder: .*nowhere"):
+        staging.choose(str(tmp_path / "nowhere"))
+    auto = staging.choose("auto")
+    assert auto is None or auto == staging.DEFAULT_LOCATION
+
+
+def test_the_command_names_a_bad_staging_folder(tmp_path: Path, capsys):
+    status = main(["fleet", "--rig", str(EMULATED_RIG), "--premises", "1", "--staging", str(tmp_path / "nowhere"),
+                   "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status != 0 and "--staging" in err and "nowhere" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_kept_bundles_leave_the_stage_and_the_stage_is_removed(tmp_path: Path):
+    location = tmp_path / "stage"
+    location.mkdir()
+    out = tmp_path / "fleet"
+    summary = run_fleet(FleetOptions(rig=str(EMULATED_RIG), premises=4, workers=2, seed=3, out=out, sample_every=2,
+                                     cbke=False, staging=str(location)), progress=None)
+    records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
+    assert summary["staging"] == str(location) and summary["failed"] == 0
+    kept = sorted(r["bundle"] for r in records if r["bundle"])
+    assert [name.rsplit("-", 1)[0] for name in kept] == ["premises-00000", "premises-00002"]
+    for name in kept:
+        record = json.loads((out / "premises" / name / "record.json").read_text())
+        assert record["outcome"] == "passed" and (out / "premises" / name / "timeline.jsonl").exists()
+    assert sorted(p.name for p in (out / "premises").iterdir()) == kept
+    assert list(location.iterdir()) == []  # the run's own staging folder is gone
+
+
+def test_a_dead_workers_bundles_are_recovered_from_the_stage(tmp_path: Path, monkeypatch):
+    real_story = story.story
+
+    async def dies_at_premises_1(bench, params, **options):
+        if params.index == 1:
+            bench.evidence.timeline.record("test.about_to_die")
+            await asyncio.sleep(2 * story.RECORD_SAVE_INTERVAL)  # the batched writes reach the stage
+            os._exit(7)  # the worker process dies as a crash would: nothing is flushed on the way out
+        return await real_story(bench, params, **options)
+
+    monkeypatch.setattr(story, "story", dies_at_premises_1)  # the forked workers inherit it
+    location = tmp_path / "stage"
+    location.mkdir()
+    out = tmp_path / "fleet"
+    summary = run_fleet(FleetOptions(rig=str(EMULATED_RIG), premises=4, workers=2, seed=3, out=out, sample_every=0,
+                                     concurrency=1, cbke=False, staging=str(location)), progress=None)
+    records = {r["index"]: r for r in map(json.loads, (out / "records.jsonl").read_text().splitlines())}
+    assert records[0]["outcome"] == records[2]["outcome"] == "passed"
+    lost = records[1]
+    assert lost["outcome"] == "failed" and lost["cause"] == "worker process died"
+    assert records[3]["cause"] == "worker process died" and records[3]["bundle"] is None  # never started
+    bundle = out / "premises" / lost["bundle"]
+    assert json.loads((bundle / "record.json").read_text())["outcome"] == "incomplete"
+    assert "test.about_to_die" in (bundle / "timeline.jsonl").read_text()
+    assert summary["failed_by_cause"] == {"worker process died": 2}
+    assert list(location.iterdir()) == []
