@@ -94,6 +94,7 @@ class NcpAsh:
         self._attempts = 0
         self._ack_timer: asyncio.TimerHandle | None = None
         self._ack_deadline: float | None = None  # loop time by which the host must ACK our outstanding frame
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop the timer runs on, while it runs
         # Fault hooks
         self._drop_acks = 0
         self._corrupt_data = 0
@@ -336,10 +337,14 @@ class NcpAsh:
         # One timer handle lives across frames: each DATA frame only moves the deadline, and the handle re-arms
         # itself for the latest deadline when it fires early. Creating and cancelling a timer per frame was the
         # largest single cost of the NCP's ASH layer (docs/performance.md).
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return  # driven synchronously (unit tests): no retransmission timer
+        loop = self._loop
+        if loop is None or not loop.is_running():  # asked once per loop, not per frame (it is a syscall: getpid)
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # driven synchronously (unit tests): no retransmission timer
+            if loop is not self._loop:
+                self._loop, self._ack_timer = loop, None  # a handle armed on another loop never fires here
         self._ack_deadline = loop.time() + self._t_rx_ack
         if self._ack_timer is None:
             self._ack_timer = loop.call_at(self._ack_deadline, self._ack_timer_fired)
