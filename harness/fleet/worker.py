@@ -57,9 +57,12 @@ def quiet_logging() -> None:
 # objects, and each full (generation 2) collection walked all of them: ~120 ms, once every ~20 premises, 8-12 % of a
 # worker's CPU (measured with gc.callbacks, docs/performance.md). What the worker holds when it starts (modules,
 # bellows' and zigpy's tables) is frozen out of every collection, and a full collection runs after 100 middle ones
-# instead of 10; young collections are unchanged, so short-lived cycles are still freed at once. The price is
-# memory: cyclic garbage that reached the oldest generation waits longer (about +40 MiB per worker at its peak).
-GC_THRESHOLDS = (700, 10, 100)
+# instead of 10. A premises' objects live for its ~2 s and most die by reference counting, but every one alive at a
+# collection is walked: with 40 in flight, young collections every 700 allocations and middle ones every 10 of
+# those cost 1.5-1.7 s of 21 s over 300 premises; a young collection every 50,000 allocations (a few dozen a run)
+# and a middle one every 20 of those, 0.7-1.4 s, and the worker 1-4 % less CPU side by side (docs/performance.md).
+# The price is memory: cyclic garbage waits longer to be freed (about +30 MiB per worker at its peak, +70 MiB in all).
+GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def tune_gc() -> None:
