@@ -20,8 +20,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-DEFAULT_LOCATION = Path("/dev/shm")  # tmpfs on Linux (also in containers: 64 MiB by default, ample here)
-MIN_FREE_BYTES = 64 * 2**20  # a worker's premises in flight hold a few MiB of evidence between them
+DEFAULT_LOCATION = Path("/dev/shm")  # tmpfs on Linux
+# A worker's premises in flight hold a few MiB of evidence between them; "auto" writes in place where /dev/shm has
+# less free (a container's is often 64 MiB in all).
+MIN_FREE_BYTES = 64 * 2**20
 _PREMISES = re.compile(r"^premises-(\d+)-")
 
 
