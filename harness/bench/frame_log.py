@@ -213,8 +213,11 @@ class _Dispatcher(logging.Handler):
     def _set_ash_level(self) -> None:
         # bellows.ash writes four DEBUG records per EZSP command (three quarters of all); while no open log wants
         # them, the logger does not even create them.
-        wanted = any(log.ash_frames for log in self._open)
-        logging.getLogger(ASH_LOGGER).setLevel(logging.DEBUG if wanted else logging.INFO)
+        # setLevel clears every logger's level cache in the process: only when the level changes, not per bench.
+        level = logging.DEBUG if any(log.ash_frames for log in self._open) else logging.INFO
+        ash = logging.getLogger(ASH_LOGGER)
+        if ash.level != level:
+            ash.setLevel(level)
 
     def handle(self, record: logging.LogRecord) -> bool:  # no lock needed: one event loop thread emits
         log = _current.get()
