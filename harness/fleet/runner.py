@@ -101,10 +101,10 @@ def _event_loop(options: FleetOptions) -> str:
 def run_fleet(options: FleetOptions, *, progress: IO[str] | str | None = STDERR) -> dict[str, Any]:
     if options.frame_log not in FRAME_LOGS:
         raise ValueError(f"fleet frame_log={options.frame_log!r}: expected one of {', '.join(FRAME_LOGS)}")
+    location = staging.choose(options.staging)  # refused (StagingError) before anything starts
     out = Path(options.out)
     root = out / "premises"
     root.mkdir(parents=True, exist_ok=True)
-    location = staging.choose(options.staging)  # refused (StagingError) before anything starts
     # One test CA for the run (as one bench has one): it issues every premises' suite-2 certificates, unless the
     # rig names the SE test vectors. Issued certificates are per premises: each names its own EUI-64.
     cbke_ca = CertificateAuthority.generate()
@@ -189,6 +189,8 @@ def _run_workers(options: FleetOptions, jobs: list[WorkerJob], out: Path, progre
     except BaseException:
         for process in processes:  # an interrupted parent stops its workers before their bundles are recovered
             process.terminate()
+        for process in processes:
+            process.join(timeout=10)
         raise
     for process in processes:
         process.join(timeout=10)

@@ -14,6 +14,7 @@ dead worker never finished) to the same place before removing it. Only a crash o
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -25,6 +26,7 @@ DEFAULT_LOCATION = Path("/dev/shm")  # tmpfs on Linux
 # less free (a container's is often 64 MiB in all).
 MIN_FREE_BYTES = 64 * 2**20
 _PREMISES = re.compile(r"^premises-(\d+)-")
+LOGGER = logging.getLogger(__name__)
 
 
 class StagingError(ValueError):
@@ -58,25 +60,43 @@ def open_stage(location: Path | None) -> Path | None:
 
 
 def keep(bundle: Path, premises_root: Path) -> Path:
-    """Move a finished premises' bundle from the stage to the run's premises folder (a copy across devices)."""
+    """Move a finished premises' bundle from the stage to the run's premises folder, replacing a bundle of the same
+    name from an earlier run into the same folder. Across devices the move is a copy: it goes to a hidden name
+    first and is renamed into place only when complete, so a copy cut short never poses as the bundle."""
     target = premises_root / bundle.name
-    shutil.move(str(bundle), str(target))
+    partial = premises_root / f".{bundle.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)  # what an earlier move cut short left
+    shutil.move(str(bundle), str(partial))
+    if target.exists():
+        shutil.rmtree(target)
+    os.rename(partial, target)
     return target
 
 
 def recover(stage: Path | None, premises_root: Path) -> dict[int, str]:
     """Move every bundle still staged (premises that never finished) to the premises folder, remove the stage,
-    and say which premises index each moved bundle belongs to."""
+    and say which premises index each moved bundle belongs to. A bundle that cannot be moved stays staged, and so
+    does the stage, with a warning naming it: never deleted."""
     if stage is None or not stage.exists():
         return {}
     moved: dict[int, str] = {}
+    left: list[str] = []
     for bundle in sorted(stage.iterdir()):
-        match = _PREMISES.match(bundle.name)
-        if bundle.is_dir():
+        if not bundle.is_dir():
+            continue
+        try:
             keep(bundle, premises_root)
-            if match:
-                moved[int(match.group(1))] = bundle.name
-    shutil.rmtree(stage, ignore_errors=True)
+        except (OSError, shutil.Error) as exc:
+            left.append(f"{bundle.name} ({type(exc).__name__}: {exc})")
+            continue
+        match = _PREMISES.match(bundle.name)
+        if match:
+            moved[int(match.group(1))] = bundle.name
+    if left:
+        LOGGER.warning("fleet: %d staged bundle(s) could not be moved to %s and stay in %s: %s", len(left),
+                       premises_root, stage, "; ".join(left))
+    else:
+        shutil.rmtree(stage, ignore_errors=True)
     return moved
 
 

@@ -13,6 +13,7 @@ Whatever happens, the premises returns a record; an exception is its failure, wi
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shutil
 import time
 from pathlib import Path
@@ -31,6 +32,7 @@ from harness.smets.duis import ResponseCode
 from harness.smets.install_codes import HandoverStatus, InstallerBehaviour
 from harness.smets.smi import SmiStatus
 
+LOGGER = logging.getLogger(__name__)
 LATE_ANSWER_LIMIT_DAYS = 30  # how long a gaining supplier waits for a late MP121 answer before giving up
 
 
@@ -168,6 +170,9 @@ async def run_premises(base: Rig, params: PremisesParams, root: Path, *, keep_if
         record["bundle"] = None
     else:
         if stage is not None:
-            staging.keep(evidence.dir, root)
+            try:
+                staging.keep(evidence.dir, root)
+            except (OSError, shutil.Error) as exc:  # still staged: the parent moves it when the workers are done
+                LOGGER.warning("premises %d: bundle %s not moved yet: %s", params.index, evidence.dir.name, exc)
         record["bundle"] = evidence.dir.name
     return record

@@ -138,8 +138,10 @@ _SERVER_TO_CLIENT = 0x08
 
 
 def encode_frame(frame: KeFrame) -> bytes:
+    if not 0 <= frame.tsn <= 0xFF:
+        raise ValueError(f"ZCL transaction sequence number {frame.tsn} is not one octet")
     control = _CLUSTER_COMMAND | (0 if frame.to_server else _SERVER_TO_CLIENT)
-    return bytes([control, frame.tsn & 0xFF, int(frame.command_id)]) + frame.command.payload()
+    return bytes([control, frame.tsn, int(frame.command_id)]) + frame.command.payload()
 
 
 def decode_frame(data: bytes, *, suite: int = SUITE_2) -> KeFrame:

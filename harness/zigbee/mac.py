@@ -79,6 +79,8 @@ _MIRROR8 = bytes(int(f"{value:08b}"[::-1], 2) for value in range(256))
 
 def fcs(data: bytes) -> int:
     """802.15.4 FCS: CRC-16/KERMIT (ITU-T poly 0x1021 reflected, init 0, no final XOR), sent LSB first."""
+    if isinstance(data, int):  # bytes(5) would be five zero octets
+        raise TypeError(f"the FCS is over octets, not an int ({data!r})")
     crc = binascii.crc_hqx(bytes(data).translate(_MIRROR8), 0)
     return _MIRROR8[crc >> 8] | _MIRROR8[crc & 0xFF] << 8
 

@@ -77,3 +77,35 @@ def test_a_dead_workers_bundles_are_recovered_from_the_stage(tmp_path: Path, mon
     assert "test.about_to_die" in (bundle / "timeline.jsonl").read_text()
     assert summary["failed_by_cause"] == {"worker process died": 2}
     assert list(location.iterdir()) == []
+
+
+def test_a_rerun_into_the_same_folder_replaces_the_kept_bundles(tmp_path: Path):
+    location = tmp_path / "stage"
+    location.mkdir()
+    out = tmp_path / "fleet"
+    options = FleetOptions(rig=str(EMULATED_RIG), premises=2, workers=1, seed=3, out=out, sample_every=1,
+                           cbke=False, staging=str(location))
+    first = run_fleet(options, progress=None)
+    kept = sorted(p.name for p in (out / "premises").iterdir())
+    assert first["failed"] == 0 and len(kept) == 2
+    for name in kept:
+        (out / "premises" / name / "from-the-first-run").write_text("x")
+    for _ in range(2):  # a second and a third run: same names, same folder
+        summary = run_fleet(options, progress=None)
+        assert summary["failed"] == 0
+        assert sorted(p.name for p in (out / "premises").iterdir()) == kept  # no leftovers, nothing partial
+        for name in kept:
+            bundle = out / "premises" / name
+            assert not (bundle / name).exists() and not (bundle / "from-the-first-run").exists()
+            assert json.loads((bundle / "record.json").read_text())["outcome"] == "passed"
+    assert list(location.iterdir()) == []
+
+
+def test_a_bundle_that_cannot_be_moved_stays_staged_and_is_named(tmp_path: Path, caplog):
+    stage, root = tmp_path / "stage", tmp_path / "premises"
+    (stage / "premises-00007-abcd").mkdir(parents=True)
+    (stage / "premises-00007-abcd" / "record.json").write_text("{}")
+    root.write_text("not a folder")  # the move cannot land
+    assert staging.recover(stage, root) == {}
+    assert (stage / "premises-00007-abcd" / "record.json").exists()
+    assert "premises-00007-abcd" in caplog.text and str(stage) in caplog.text
