@@ -92,6 +92,14 @@ class CoordinatorSpec:
     # per-run-ca: a test CA generated per bench; se-test-vectors: the SE spec's Annex C certificates (the hub and
     # each emulated meter must carry one of their subjects as its EUI-64; harness/zigbee/cbke/se_vectors.py).
     cbke_credentials: Literal["per-run-ca", "se-test-vectors"] = "per-run-ca"
+    # EZSP configuration values bellows writes at every start, over its own defaults (setConfigurationValue, UG100
+    # 3.x "Configuration"): (EzspConfigId name, value), or value None for "leave the NCP's own value".
+    ezsp_config: tuple[tuple[str, int | None], ...] = ()
+
+    @property
+    def ezsp_config_overrides(self) -> dict[str, int | None]:
+        """bellows' `ezsp_config` setting (bellows/ezsp/__init__.py write_config): name -> value or None."""
+        return dict(self.ezsp_config)
 
 
 @dataclass(frozen=True)
@@ -418,8 +426,9 @@ def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
     c = _mapping(doc, raw, "coordinator")
     kind = _choice(doc, _required(doc, c, "kind", "coordinator"), "coordinator.kind",
                    ("emulated", "serial", "labgrid"))
+    ezsp_config = _ezsp_config(doc, c.get("ezsp_config"))
     if kind == "labgrid":
-        _only(doc, c, "coordinator", ("kind", "place", "coordinator", "baudrate", "flow_control"))
+        _only(doc, c, "coordinator", ("kind", "place", "coordinator", "baudrate", "flow_control", "ezsp_config"))
         place = _optional_text(doc, c, "place", "coordinator") if "place" in c else None
         if not place:
             raise doc.error("coordinator.place", "missing (expected the labgrid place holding the coordinator stick)")
@@ -428,11 +437,12 @@ def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
         if isinstance(baud, bool) or not isinstance(baud, int) or baud <= 0:
             raise doc.error("coordinator.baudrate", f"{baud!r} is not a baud rate")
         flow = _choice(doc, c.get("flow_control", "software"), "coordinator.flow_control", FLOW_CONTROLS)
-        return CoordinatorSpec(kind="labgrid", labgrid=LabgridPlaceSpec(place, address, baud, flow))
+        return CoordinatorSpec(kind="labgrid", labgrid=LabgridPlaceSpec(place, address, baud, flow),
+                               ezsp_config=ezsp_config)
     identity = _coordinator_identity(doc, c)
     if kind == "emulated":
         _only(doc, c, "coordinator", ("kind", "ezsp_version", "transport", "strict", "cbke_credentials",
-                                      *IDENTITY_FIELDS))
+                                      "ezsp_config", *IDENTITY_FIELDS))
         version = c.get("ezsp_version", 13)
         if isinstance(version, bool) or not isinstance(version, int):  # 13.0 or "13" would slip through _choice
             raise doc.error("coordinator.ezsp_version",
@@ -445,17 +455,54 @@ def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
         credentials = _choice(doc, c.get("cbke_credentials", "per-run-ca"), "coordinator.cbke_credentials",
                               CBKE_CREDENTIALS)
         return CoordinatorSpec(kind="emulated", ezsp_version=version, transport=transport, strict=strict,
-                               cbke_credentials=credentials, **identity)
-    _only(doc, c, "coordinator", ("kind", "port", "baudrate", "flow_control", *IDENTITY_FIELDS))
+                               cbke_credentials=credentials, ezsp_config=ezsp_config, **identity)
+    _only(doc, c, "coordinator", ("kind", "port", "baudrate", "flow_control", "ezsp_config", *IDENTITY_FIELDS))
     url = _port_url(doc, _required(doc, c, "port", "coordinator"))
     baud = c.get("baudrate", 115200)
     if isinstance(baud, bool) or not isinstance(baud, int) or not 0 < baud <= 10_000_000:
         raise doc.error("coordinator.baudrate", f"{_brief(baud)} is not a baud rate (expected e.g. 115200)")
     flow = _choice(doc, c.get("flow_control", "software"), "coordinator.flow_control", FLOW_CONTROLS)
-    return CoordinatorSpec(kind="serial", port=SerialPort(url=url, baudrate=baud, flow_control=flow), **identity)
+    return CoordinatorSpec(kind="serial", port=SerialPort(url=url, baudrate=baud, flow_control=flow),
+                           ezsp_config=ezsp_config, **identity)
 
 
 CBKE_CREDENTIALS = ("per-run-ca", "se-test-vectors")
+EZSP_CONFIG_MAX = 0xFFFF  # setConfigurationValue's value is a uint16_t (UG100)
+
+
+def _ezsp_config(doc: _Doc, raw: Any) -> tuple[tuple[str, int | None], ...]:
+    """coordinator.ezsp_config: EzspConfigId names (as UG100 and bellows spell them) to uint16 values or null."""
+    if raw is None:
+        return ()
+    entries = _mapping(doc, raw, "coordinator.ezsp_config")
+    import difflib
+
+    import bellows.types as bt  # only for a rig that has the field: `--help` and `rig check` stay light otherwise
+    from bellows.ezsp.config import DEFAULT_CONFIG, RuntimeConfig
+
+    known = [member.name for member in bt.EzspConfigId]
+    # null removes one of bellows' own defaults (it raises KeyError for any other name): those it writes on every
+    # EZSP version
+    defaults = set.intersection(*({cfg.config_id.name for cfg in cfgs if isinstance(cfg, RuntimeConfig)}
+                                  for cfgs in DEFAULT_CONFIG.values()))
+    out = []
+    for name, value in entries.items():
+        field_path = f"coordinator.ezsp_config.{name}"
+        if name not in known:
+            near = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+            hint = f" (did you mean {near[0]}?)" if near else " (an EzspConfigId name, e.g. CONFIG_MULTICAST_TABLE_SIZE)"
+            raise doc.error(field_path, f"{_brief(name)} is not an EZSP configuration value{hint}")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not 0 <= value <= EZSP_CONFIG_MAX):
+            raise doc.error(field_path, f"{_brief(value)} is not a configuration value "
+                                        f"(a whole number 0-{EZSP_CONFIG_MAX}, or null to keep the NCP's own)")
+        if value is None and name not in defaults:
+            raise doc.error(field_path, f"null (keep the NCP's own value) applies only to a value bellows writes by "
+                                        f"default ({', '.join(sorted(defaults))}); give a number")
+        out.append((str(name), value))
+    return tuple(out)
+
+
 IDENTITY_FIELDS = ("pan_id", "channel", "clean_state")
 
 

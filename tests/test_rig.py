@@ -682,3 +682,59 @@ def test_the_in_process_line_is_a_transport_a_rig_can_name(tmp_path: Path) -> No
     with pytest.raises(RigError) as caught:
         load_rig(bad)
     assert "coordinator.transport" in str(caught.value) and "loop" in str(caught.value)
+
+
+# --- coordinator.ezsp_config ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("base", [BASE, EMULATED], ids=["serial", "emulated"])
+def test_ezsp_config_is_read_in_order(tmp_path: Path, base: str) -> None:
+    anchor = "  flow_control: software\n" if base is BASE else "  ezsp_version: 13\n"
+    text = change(anchor, anchor + "  ezsp_config:\n    CONFIG_MULTICAST_TABLE_SIZE: 0\n"
+                  "    CONFIG_SOURCE_ROUTE_TABLE_SIZE: 200\n    CONFIG_PACKET_BUFFER_COUNT: null\n", base)
+    coordinator = load_rig(write(tmp_path, text)).coordinator
+    assert coordinator.ezsp_config == (("CONFIG_MULTICAST_TABLE_SIZE", 0), ("CONFIG_SOURCE_ROUTE_TABLE_SIZE", 200),
+                                       ("CONFIG_PACKET_BUFFER_COUNT", None))
+    assert coordinator.ezsp_config_overrides == {"CONFIG_MULTICAST_TABLE_SIZE": 0,
+                                                 "CONFIG_SOURCE_ROUTE_TABLE_SIZE": 200,
+                                                 "CONFIG_PACKET_BUFFER_COUNT": None}
+
+
+def test_ezsp_config_in_a_labgrid_place(tmp_path: Path) -> None:
+    text = change("  kind: serial\n  port: /dev/serial/by-id/usb-Silicon_Labs_CP2102N-if00-port0\n"
+                  "  baudrate: 115200\n  flow_control: software\n",
+                  "  kind: labgrid\n  place: bench-3\n  ezsp_config: {CONFIG_KEY_TABLE_SIZE: 12}\n")
+    assert load_rig(write(tmp_path, text)).coordinator.ezsp_config == (("CONFIG_KEY_TABLE_SIZE", 12),)
+
+
+def test_no_ezsp_config_leaves_bellows_defaults(tmp_path: Path) -> None:
+    assert load_rig(write(tmp_path, BASE)).coordinator.ezsp_config_overrides == {}
+
+
+@pytest.mark.parametrize(
+    ("entry", "fragments"),
+    [
+        ("CONFIG_MULTICAST_TABLE: 0", ("'CONFIG_MULTICAST_TABLE' is not an EZSP configuration value",
+                                       "did you mean CONFIG_MULTICAST_TABLE_SIZE?")),
+        ("multicast: 0", ("'multicast' is not an EZSP configuration value", "e.g. CONFIG_MULTICAST_TABLE_SIZE")),
+        ("CONFIG_MULTICAST_TABLE_SIZE: 70000", ("70000 is not a configuration value", "0-65535")),
+        ("CONFIG_MULTICAST_TABLE_SIZE: -1", ("-1 is not a configuration value",)),
+        ("CONFIG_MULTICAST_TABLE_SIZE: sixteen", ("'sixteen' is not a configuration value",)),
+        ("CONFIG_MULTICAST_TABLE_SIZE: true", ("True is not a configuration value",)),
+        ("CONFIG_MULTICAST_TABLE_SIZE: 1.5", ("1.5 is not a configuration value",)),
+        ("CONFIG_BINDING_TABLE_SIZE: null", ("null (keep the NCP's own value) applies only to a value bellows",
+                                             "CONFIG_MULTICAST_TABLE_SIZE", "give a number")),
+    ],
+)
+def test_bad_ezsp_config_entry(tmp_path: Path, entry: str, fragments: tuple[str, ...]) -> None:
+    text = change("  flow_control: software\n", f"  flow_control: software\n  ezsp_config:\n    {entry}\n")
+    err = rig_error(tmp_path, text)
+    name = entry.split(":")[0]
+    assert_names(err, tmp_path / "lab.yaml", line_of(text, entry), f"coordinator.ezsp_config.{name}", *fragments)
+
+
+def test_ezsp_config_must_be_a_mapping(tmp_path: Path) -> None:
+    text = change("  flow_control: software\n", "  flow_control: software\n  ezsp_config: [CONFIG_KEY_TABLE_SIZE]\n")
+    err = rig_error(tmp_path, text)
+    assert_names(err, tmp_path / "lab.yaml", line_of(text, "ezsp_config:"), "coordinator.ezsp_config",
+                 "expected a mapping")

@@ -241,7 +241,8 @@ class Bench:
         await self._start_sniffer()
         if c.kind == "emulated":
             url = await self._start_emulated_han()
-            self.coordinator = EzspCoordinator(url, timeout=self.rig.timeout("connect"), channel=c.channel)
+            self.coordinator = EzspCoordinator(url, timeout=self.rig.timeout("connect"), channel=c.channel,
+                                               ezsp_config=c.ezsp_config_overrides)
         elif c.kind == "labgrid":
             assert c.labgrid is not None
             from harness.drivers.labgrid_place import LabgridPlace
@@ -253,12 +254,14 @@ class Bench:
             self.evidence.timeline.record("labgrid.acquired", place=c.labgrid.place,
                                           coordinator=self.place.coordinator, port=url)
             self.coordinator = EzspCoordinator(url, baudrate=c.labgrid.baudrate, flow_control=c.labgrid.flow_control,
-                                               timeout=self.rig.timeout("connect"))
+                                               timeout=self.rig.timeout("connect"),
+                                               ezsp_config=c.ezsp_config_overrides)
         else:
             assert c.port is not None
             self.coordinator = EzspCoordinator(c.port.url, baudrate=c.port.baudrate,
                                                flow_control=c.port.flow_control,
-                                               timeout=self.rig.timeout("connect"))
+                                               timeout=self.rig.timeout("connect"),
+                                               ezsp_config=c.ezsp_config_overrides)
         self.coordinator.config.setdefault("network", {}).update(network_config(self.rig))
         await self.coordinator.connect()
         await self.coordinator.form()
@@ -271,6 +274,7 @@ class Bench:
             **({"labgrid_place": c.labgrid.place} if c.labgrid is not None else {}),
             "ezsp_protocol_version": info.protocol_version, "stack_version": info.stack_version,
             "eui64": str(info.eui64), "channel": info.channel, "pan_id": f"0x{info.pan_id:04X}",
+            **({"ezsp_config": c.ezsp_config_overrides} if c.ezsp_config else {}),
         }
         self.evidence.record.provenance["devices"] = {
             role: {"eui64": d.eui64.dcc, "kind": d.spec.kind, "firmware": d.spec.firmware,

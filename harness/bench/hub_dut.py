@@ -306,11 +306,13 @@ class HubDutBench:
 
                 self.stick_cbke = StickKeyEstablishment(timeout=self.rig.timeout("cbke"))
             self.stick = MeterStick(url, self.meter.link_key, channels=(11, 15, 20, 25), scan_duration=1,
-                                    timeout=self.rig.timeout("connect"), key_establishment=self.stick_cbke)
+                                    timeout=self.rig.timeout("connect"), key_establishment=self.stick_cbke,
+                                    ezsp_config=c.ezsp_config_overrides)
         else:
             assert c.port is not None
             self.stick = MeterStick(c.port.url, self.meter.link_key, baudrate=c.port.baudrate,
-                                    flow_control=c.port.flow_control, timeout=self.rig.timeout("connect"))
+                                    flow_control=c.port.flow_control, timeout=self.rig.timeout("connect"),
+                                    ezsp_config=c.ezsp_config_overrides)
         await self.stick.connect()
         stick_eui = Eui64.parse(self.stick.eui64)
         if stick_eui != self.meter.eui64:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import bellows.config as bellows_config
@@ -115,8 +115,10 @@ class HarnessControllerApplication(bellows_app.ControllerApplication):
 
 
 def make_config(port: str, *, baudrate: int = 115200, flow_control: str | None = None,
-                channel: int | None = None, use_thread: bool = False) -> dict[str, Any]:
-    """zigpy/bellows configuration for the harness: no DB, no backups/OTA/topology scans, an SE endpoint."""
+                channel: int | None = None, use_thread: bool = False,
+                ezsp_config: Mapping[str, int | None] | None = None) -> dict[str, Any]:
+    """zigpy/bellows configuration for the harness: no DB, no backups/OTA/topology scans, an SE endpoint, and the
+    rig's EZSP configuration values (coordinator.ezsp_config) over bellows' defaults."""
     config: dict[str, Any] = {
         "device": {"path": port, "baudrate": baudrate, "flow_control": flow_control},
         "database_path": None,
@@ -128,6 +130,8 @@ def make_config(port: str, *, baudrate: int = 115200, flow_control: str | None =
     }
     if channel is not None:
         config["network"] = {"channel": channel, "channels": [channel]}
+    if ezsp_config:
+        config["ezsp_config"] = dict(ezsp_config)
     return config
 
 
@@ -148,11 +152,12 @@ class EzspCoordinator:
     """The Coordinator protocol over bellows. `port` is a serial path, tcp://host:port or rfc2217://..."""
 
     def __init__(self, port: str, *, baudrate: int = 115200, flow_control: str | None = None,
-                 channel: int | None = None, timeout: float = 10.0, use_thread: bool = False) -> None:
+                 channel: int | None = None, timeout: float = 10.0, use_thread: bool = False,
+                 ezsp_config: Mapping[str, int | None] | None = None) -> None:
         self.port = port
         self.timeout = timeout
         self.config = make_config(port, baudrate=baudrate, flow_control=flow_control, channel=channel,
-                                  use_thread=use_thread)
+                                  use_thread=use_thread, ezsp_config=ezsp_config)
         self.app: HarnessControllerApplication | None = None
         self._permits: dict[zt.EUI64, tuple[zt.KeyData, float]] = {}
         self._lost: BaseException | None = None

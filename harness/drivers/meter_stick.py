@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -87,8 +87,9 @@ class MeterStick:
     def __init__(self, port: str, link_key: bytes, *, baudrate: int = 115200, flow_control: str | None = None,
                  channels: Iterable[int] = ALL_CHANNELS, scan_duration: int = 2, timeout: float = 10.0,
                  extended_pan_id: zt.EUI64 | None = None, key_establishment: KeyEstablishmentClient | None = None,
-                 summation: int = 0) -> None:
+                 summation: int = 0, ezsp_config: Mapping[str, int | None] | None = None) -> None:
         self.port = port
+        self.ezsp_config = dict(ezsp_config or {})  # the rig's coordinator.ezsp_config, over bellows' defaults
         self._link_key = zt.KeyData(bytes(link_key))
         self.device_config = _DEVICE_SCHEMA({"path": port, "baudrate": baudrate, "flow_control": flow_control})
         self.channels = tuple(channels)
@@ -146,7 +147,7 @@ class MeterStick:
             ezsp = bellows.ezsp.EZSP(self.device_config)
             self.ezsp = ezsp
             await ezsp.connect(use_thread=False)
-            await ezsp.write_config({})
+            await ezsp.write_config(self.ezsp_config)
             ezsp.add_callback(self._callback)
             outputs = [KE_CLUSTER] if self.key_establishment is not None else []
             (status,) = await ezsp.addEndpoint(
