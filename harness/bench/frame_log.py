@@ -15,6 +15,8 @@ of failed premises and a sample of passing ones, and formatting is the main cost
 record keeps its arguments only where they cannot change before it is formatted (`_fix_arguments`).
 `ash_frames=False` leaves out bellows.ash's DEBUG lines (each ASH frame and its wire hex, which redaction hides
 anyway): the log keeps every EZSP command and response and bellows' own messages, at a quarter of the records.
+`capture_directly()` (the fleet's workers) lets bellows' DEBUG calls hand a deferred log its message and arguments
+without building a LogRecord; the kept file reads the same.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ from __future__ import annotations
 import contextvars
 import enum
 import logging
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import zigpy.types as zigpy_types
 
@@ -46,7 +51,8 @@ class FrameLog:
         self.ash_frames = ash_frames  # False: bellows.ash at INFO and above only (no line per ASH frame)
         self.records = 0
         self._formatter = RedactingFormatter(FORMAT, reveal=reveal_secrets)
-        self._pending: list[logging.LogRecord] = []
+        # deferred: LogRecords, or (created, logger name, msg, args) from capture() for records never built
+        self._pending: list[logging.LogRecord | tuple[float, str, object, object]] = []
         self._lines: list[str] = []
         self._size = 0
         self._file = None if deferred else self.path.open("w", encoding="utf-8")
@@ -70,6 +76,21 @@ class FrameLog:
             self._pending.append(record)
             return
         self._add(self._formatter.format(record))
+
+    def capture(self, name: str, msg: object, args: tuple[object, ...]) -> bool:
+        """A DEBUG message from bellows' logger `name`, kept without a LogRecord (a deferred log only). False: the
+        arguments cannot be kept as they read now, and the caller logs the message the usual way."""
+        if self._closed or (not self.ash_frames and name == ASH_LOGGER):
+            return True  # emit() would drop it too
+        if args and len(args) == 1 and isinstance(args[0], Mapping) and args[0]:
+            args = args[0]  # type: ignore[assignment]  # as LogRecord does: "%(name)s" formatting
+        try:
+            kept = _snapshot(args) if args else args
+        except _Uncopyable:
+            return False
+        self.records += 1
+        self._pending.append((time.time(), name, msg, kept))
+        return True
 
     def _add(self, line: str) -> None:
         self._lines.append(line)
@@ -95,6 +116,8 @@ class FrameLog:
         if self.deferred and keep:
             self._file = self.path.open("w", encoding="utf-8")
             for record in self._pending:
+                if isinstance(record, tuple):
+                    record = _record(*record)
                 self._add(self._formatter.format(record))
         self._pending.clear()
         self.flush()
@@ -168,6 +191,58 @@ def _fix_arguments(record: logging.LogRecord) -> None:
         record.args = _snapshot(args)  # type: ignore[assignment]
     except _Uncopyable:
         record.msg, record.args = record.getMessage(), None
+
+
+def _record(created: float, name: str, msg: object, args: Any) -> logging.LogRecord:
+    """The LogRecord bellows' call would have made at `created` (what FORMAT shows: time, logger, message)."""
+    record = logging.LogRecord(name, logging.DEBUG, "", 0, msg, None, None)
+    record.args = args  # after __init__, which would unwrap a mapping a second time
+    record.created = created
+    record.msecs = int((created - int(created)) * 1000) + 0.0  # the milliseconds of `created`, as %(asctime)s shows
+    record.relativeCreated = (created - logging._startTime) * 1000  # type: ignore[attr-defined]
+    return record
+
+
+def _direct_debug(logger: logging.Logger) -> Callable[..., None]:
+    """`logger.debug` for capture_directly: to the deferred frame log of the calling bench, else the usual path."""
+    name, enabled = logger.name, logger.isEnabledFor
+    usual = logging.Logger.debug.__get__(logger)  # the class's, even if this logger's is already ours
+
+    def debug(msg: object, *args: object, **kwargs: Any) -> None:
+        if kwargs:  # exc_info, stack_info, extra: only a LogRecord carries them
+            usual(msg, *args, **kwargs)
+            return
+        if not enabled(logging.DEBUG):
+            return
+        log = _current.get()
+        if log is None or not log.deferred or not log.capture(name, msg, args):
+            usual(msg, *args)  # no bench in this context, a log written as it goes, or arguments to fix now
+
+    return debug
+
+
+def capture_directly() -> None:
+    """For a process whose bellows records go only to frame logs (the fleet's workers): bellows' DEBUG calls on
+    the frame-log loggers that exist now put message and arguments straight into the calling bench's deferred log.
+    What that skips is the LogRecord (~30 attributes, kept until the premises ends) and the walk over the logger
+    hierarchy's handlers: about 4 of 7.7 us a record, ~310 records a premises. Any other handler on bellows' loggers
+    (a console at DEBUG, pytest's caplog) would miss those records, hence a process-wide switch;
+    `capture_through_logging()` turns it off."""
+    for logger in _frame_loggers():
+        logger.debug = _direct_debug(logger)  # type: ignore[method-assign]
+
+
+def capture_through_logging() -> None:
+    """Undo capture_directly(): bellows' DEBUG calls build LogRecords again."""
+    for logger in _frame_loggers():
+        logger.__dict__.pop("debug", None)
+
+
+def _frame_loggers() -> list[logging.Logger]:
+    """The loggers under BENCH_LOGGERS that exist (a placeholder, a name no module has asked for, stays one)."""
+    return [logger for name, logger in list(logging.Logger.manager.loggerDict.items())
+            if isinstance(logger, logging.Logger)
+            and any(name == root or name.startswith(root + ".") for root in BENCH_LOGGERS)]
 
 
 def lean_log_records() -> None:

@@ -51,6 +51,7 @@ def quiet_logging() -> None:
         handler.setLevel(logging.WARNING)
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # transports closed at shutdown are not news
     frame_log.lean_log_records()
+    frame_log.capture_directly()  # bellows' DEBUG calls to the premises' deferred frame log, with no LogRecord
 
 
 # Python's cyclic collector, as the fleet's workers use it. With 25 premises in flight a worker holds about a million

@@ -161,3 +161,27 @@ def test_an_int_field_packs_as_its_zigpy_type_would_and_refuses_what_the_type_re
         for bad in (low - 1, high + 1):
             with pytest.raises(ValueError):
                 _field_bytes(bad, kind)
+
+
+def test_an_octet_list_field_is_its_octets_and_refuses_what_the_type_refuses():
+    """_field_bytes writes a fixed list of uint8 (certificates, public keys, SMACs, keys, EUI-64s) with bytes():
+    the same octets as the zigpy type's own serialize, for a list or bytes, and the same ValueError for a wrong
+    length or an item that is no octet."""
+    import random
+
+    from harness.emulation.ncp.codec import _field_bytes, _octets_length
+
+    kinds = {v for v in [*vars(t).values(), *vars(zt).values()]
+             if isinstance(v, type) and issubclass(v, zt.FixedList) and _octets_length(v) is not None}
+    assert {t.EmberCertificate283k1Data, t.EmberPublicKey283k1Data, t.EmberSmacData, zt.KeyData} <= kinds, kinds
+    assert _octets_length(zt.EUI64) == 8 and _octets_length(zt.List) is None and _octets_length(zt.uint8_t) is None
+    rng = random.Random(7)
+    for kind in kinds:
+        octets = [rng.randrange(256) for _ in range(kind._length)]
+        expected = kind(octets).serialize()
+        assert _field_bytes(octets, kind) == _field_bytes(kind(octets), kind) == _field_bytes(bytes(octets), kind)
+        assert _field_bytes(octets, kind) == expected == bytes(octets), kind
+        with pytest.raises(ValueError):
+            _field_bytes(octets + [0], kind)
+        with pytest.raises(ValueError):
+            _field_bytes([256] + octets[1:], kind)

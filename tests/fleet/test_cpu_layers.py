@@ -60,6 +60,9 @@ def test_a_short_fleet_run_is_profiled_by_layer(tmp_path: Path, monkeypatch):
     for switch in ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing"):
         monkeypatch.setattr(logging, switch, getattr(logging, switch))
     monkeypatch.setattr(logging.getLogger("asyncio"), "level", logging.getLogger("asyncio").level)
+    from harness.bench import frame_log
+
+    monkeypatch.setattr(frame_log, "capture_directly", lambda: None)  # a worker process's switch, not this one's
     from harness.fleet import worker
 
     monkeypatch.setattr(worker, "tune_gc", lambda: None)  # a worker process's collector settings, not this one's

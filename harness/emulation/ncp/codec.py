@@ -248,7 +248,21 @@ def _field_bytes(value: Any, typ: Any) -> bytes:
         low, high, size, order, signed = layout
         if low <= value <= high:
             return int.to_bytes(value, size, order, signed=signed)  # out of range: typ() below raises as it did
+    elif (length := _octets_length(typ)) is not None and isinstance(value, list | bytes) and len(value) == length:
+        return bytes(value)  # an octet list (certificate, public key, SMAC, key): its items are its octets
     return (value if type(value) is typ else typ(value)).serialize()
+
+
+@functools.cache
+def _octets_length(typ: Any) -> int | None:
+    """The length of a fixed list of uint8 that serialises item by item as FixedList does (its octets in order),
+    else None. bytes() of such a list is its serialisation, and raises (ValueError) on an item that is no octet."""
+    if not (isinstance(typ, type) and issubclass(typ, zt.FixedList)) or typ.serialize is not zt.FixedList.serialize:
+        return None
+    item = getattr(typ, "_item_type", None)
+    if item is not zt.uint8_t or not isinstance(getattr(typ, "_length", None), int):
+        return None
+    return typ._length
 
 
 @functools.cache
