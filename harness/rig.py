@@ -92,8 +92,8 @@ class CoordinatorSpec:
     # per-run-ca: a test CA generated per bench; se-test-vectors: the SE spec's Annex C certificates (the hub and
     # each emulated meter must carry one of their subjects as its EUI-64; harness/zigbee/cbke/se_vectors.py).
     cbke_credentials: Literal["per-run-ca", "se-test-vectors"] = "per-run-ca"
-    # EZSP configuration values bellows writes at every start, over its own defaults (setConfigurationValue, UG100
-    # 3.x "Configuration"): (EzspConfigId name, value), or value None for "leave the NCP's own value".
+    # EZSP configuration values bellows writes at every start (setConfigurationValue), over its own defaults:
+    # (EzspConfigId name, value), or value None for "leave the NCP's own value" (docs/rigs.md).
     ezsp_config: tuple[tuple[str, int | None], ...] = ()
 
     @property

@@ -1,8 +1,9 @@
 """The NCP side of ASH (UG101), the framing bellows speaks to a Silicon Labs stick.
 
-Frame classes, CRC, randomisation and byte stuffing are bellows' own (`bellows.ash`), so both ends of the pty
-agree byte for byte; only the NCP's state machine is ours. What bellows 1.2.1 expects of an NCP
-(research/ezsp.md 1.2, 8):
+Frames, CRC, randomisation and byte stuffing come from `ash_frames`, our own codec written from UG101: the host's
+bytes are parsed by code that is not the host's, so a framing bug on either side shows up as a disagreement
+(tests/emulation/test_ash_frames.py checks the codec against UG101's examples and, as an independent oracle,
+bellows). What bellows 1.2.1 expects of an NCP (research/ezsp.md 1.2, 8):
 
 * nothing is written before the host's first RST; RST is answered with RSTACK (version 2, reset code);
 * the NCP ACKs every in-sequence DATA frame, ACKs a retransmitted duplicate (reTx=1) again *without* passing it
@@ -23,23 +24,33 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bellows.ash import (
+import bellows.types as t
+
+from harness.emulation.ncp.ash_frames import (
+    ASH_VERSION,
+    CANCEL,
+    FLAG,
+    FLAG_BYTE,
+    SUBSTITUTE,
+    XOFF,
+    XON,
     AckFrame,
-    AshFrame,
-    AshProtocol,
+    AshFrameError,
     DataFrame,
     ErrorFrame,
+    Frame,
     NakFrame,
-    Reserved,
     RStackFrame,
     RstFrame,
-    parse_frame,
+    encode,
+    frame_bytes,
+    parse,
+    stuff,
+    unstuff,
 )
-import bellows.types as t
 
 LOGGER = logging.getLogger(__name__)
 
-ASH_VERSION = 0x02
 # How long the NCP waits for the host's ACK before retransmitting (UG101 T_RX_ACK_INIT) and how often it tries.
 T_RX_ACK = 1.6
 ACK_TIMEOUTS = 5
@@ -155,14 +166,14 @@ class NcpAsh:
     def send_unsolicited_rstack(self, code: t.NcpResetCode = t.NcpResetCode.RESET_POWER_ON) -> None:
         """The NCP rebooted on its own: announce it with an RSTACK nobody asked for."""
         self._reset_link()
-        self._write_frame(RStackFrame(version=ASH_VERSION, reset_code=code))
+        self._write_frame(RStackFrame(version=ASH_VERSION, code=code))
         self._on_reset()
 
     def send_error(self, code: t.NcpResetCode = t.NcpResetCode.ERROR_EXCEEDED_MAXIMUM_ACK_TIMEOUT_COUNT) -> None:
         """Enter the FAILED state: send ERROR and accept nothing but RST."""
         self._clear_tx()
         self._failed = True
-        self._write_frame(ErrorFrame(version=ASH_VERSION, reset_code=code))
+        self._write_frame(ErrorFrame(version=ASH_VERSION, code=code))
 
     # ---- receive ------------------------------------------------------------------------------------------
 
@@ -178,7 +189,7 @@ class NcpAsh:
                 return
             index = match.start()
             byte = self._buffer[index]
-            if byte == Reserved.FLAG:
+            if byte == FLAG:
                 raw = bytes(self._buffer[:index])
                 del self._buffer[: index + 1]
                 if self._discarding:
@@ -186,10 +197,10 @@ class NcpAsh:
                     continue
                 if raw:
                     self._raw_frame_received(raw)
-            elif byte == Reserved.CANCEL:
+            elif byte == CANCEL:
                 del self._buffer[: index + 1]  # everything since the last flag is void
                 self._discarding = False
-            elif byte == Reserved.SUBSTITUTE:
+            elif byte == SUBSTITUTE:
                 del self._buffer[: index + 1]
                 self._discarding = True  # void until the next flag
             else:  # XON / XOFF: flow control bytes are not frame data
@@ -197,22 +208,21 @@ class NcpAsh:
 
     def _raw_frame_received(self, raw: bytes) -> None:
         try:
-            data = AshProtocol._unstuff_bytes(raw)
-            frame = parse_frame(data)
-        except Exception:  # noqa: BLE001 - any parse failure is a bad frame on the wire
+            frame = parse(unstuff(raw))
+        except AshFrameError as exc:
             self.counters.bad_frames += 1
-            LOGGER.debug("NCP: bad frame %s", raw.hex())
-            if self._started and not self._failed and raw and (raw[0] & DataFrame.MASK) == DataFrame.MASK_VALUE:
+            LOGGER.debug("NCP: bad frame %s: %s", raw.hex(), exc)
+            if self._started and not self._failed and raw and raw[0] & 0x80 == 0:  # a DATA control byte (UG101 §2)
                 self._reject()
             return
         self._frame_received(frame)
 
-    def _frame_received(self, frame: AshFrame) -> None:
+    def _frame_received(self, frame: Frame) -> None:
         if isinstance(frame, RstFrame):
             self._reset_link()
             self.counters.resets += 1
             self._started = True
-            self._write_frame(RStackFrame(version=ASH_VERSION, reset_code=self._reset_code))
+            self._write_frame(RStackFrame(version=ASH_VERSION, code=self._reset_code))
             self._on_reset()
             return
         if not self._started or self._failed:
@@ -235,7 +245,7 @@ class NcpAsh:
             self._rejecting = False
             self.counters.data_in += 1
             self._send_ack()
-            self._on_frame(frame.ezsp_frame)
+            self._on_frame(frame.payload)
         elif frame.re_tx:
             # The host missed our ACK and sent the frame again: ACK it, never execute it twice.
             self.counters.duplicates_acked += 1
@@ -263,7 +273,7 @@ class NcpAsh:
         if self._outstanding is not None or not self._tx_queue or self.silent:
             return
         payload = self._tx_queue.popleft()
-        self._outstanding = DataFrame(frm_num=self._tx_seq, re_tx=False, ack_num=self._rx_seq, ezsp_frame=payload)
+        self._outstanding = DataFrame(frm_num=self._tx_seq, re_tx=False, ack_num=self._rx_seq, payload=payload)
         self._tx_seq = (self._tx_seq + 1) % 8
         self._attempts = 1
         self.counters.data_out += 1
@@ -274,8 +284,10 @@ class NcpAsh:
         self._start_timer()
 
     def _retransmit(self) -> None:
-        assert self._outstanding is not None
-        self._outstanding = self._outstanding.replace(re_tx=True, ack_num=self._rx_seq)
+        outstanding = self._outstanding
+        assert outstanding is not None
+        # UG101 §4 "Sending Frames": same frmNum, reTx set, the current ackNum.
+        self._outstanding = DataFrame(outstanding.frm_num, True, self._rx_seq, outstanding.payload)
         self._attempts += 1
         self.counters.retransmissions += 1
         self._write_frame(self._outstanding)
@@ -302,13 +314,14 @@ class NcpAsh:
             return
         self._rejecting = True
         self.counters.naks_sent += 1
-        self._write_frame(NakFrame(res=0, ncp_ready=0, ack_num=self._rx_seq))
+        self._write_frame(NakFrame(ack_num=self._rx_seq))
 
-    def _write_frame(self, frame: AshFrame, *, corrupt: bool = False) -> None:
-        raw = frame.to_bytes()
+    def _write_frame(self, frame: Frame, *, corrupt: bool = False) -> None:
         if corrupt:
-            raw = raw[:-1] + bytes([raw[-1] ^ 0xFF])
-        self._write_wire(_wire(raw))
+            raw = frame_bytes(frame)
+            self._write_wire(_wire(raw[:-1] + bytes([raw[-1] ^ 0xFF])))  # CRC low byte flipped
+        else:
+            self._write_wire(encode(frame))
 
     def _write_wire(self, data: bytes) -> None:
         if self._write is None or self.silent:
@@ -366,17 +379,15 @@ class NcpAsh:
 
 
 def _wire(raw: bytes) -> bytes:
-    """A frame as it goes on the line: stuffed, then the flag."""
-    return bytes(AshProtocol._stuff_bytes(raw)) + bytes([Reserved.FLAG])
+    """A frame (control, data, CRC) as it goes on the line: stuffed, then the flag."""
+    return stuff(raw) + FLAG_BYTE
 
 
 @functools.cache
 def _ack_wire(ack_num: int) -> bytes:
     # An ACK's bytes depend on its ackNum alone (nRdy 0): eight frames, built once, not one per DATA frame received.
-    return _wire(AckFrame(res=0, ncp_ready=0, ack_num=ack_num).to_bytes())
+    return encode(AckFrame(ack_num=ack_num))
 
 
-_CONTROL_BYTES = frozenset(
-    {Reserved.FLAG, Reserved.CANCEL, Reserved.SUBSTITUTE, Reserved.XON, Reserved.XOFF}
-)
+_CONTROL_BYTES = frozenset({FLAG, CANCEL, SUBSTITUTE, XON, XOFF})
 _CONTROL_BYTE = re.compile(b"[" + b"".join(re.escape(bytes([b])) for b in sorted(_CONTROL_BYTES)) + b"]")
