@@ -74,7 +74,7 @@ class Eui64:
     @property
     def dcc(self) -> str:
         """DUIS form: upper-case octets joined by '-'."""
-        return "-".join(f"{b:02X}" for b in self.value.to_bytes(8, "big"))
+        return self.value.to_bytes(8, "big").hex("-").upper()
 
     @property
     def compact(self) -> str:
