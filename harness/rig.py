@@ -426,7 +426,7 @@ def _coordinator(doc: _Doc, raw: Any) -> CoordinatorSpec:
     c = _mapping(doc, raw, "coordinator")
     kind = _choice(doc, _required(doc, c, "kind", "coordinator"), "coordinator.kind",
                    ("emulated", "serial", "labgrid"))
-    ezsp_config = _ezsp_config(doc, c.get("ezsp_config"))
+    ezsp_config = _ezsp_config(doc, c.get("ezsp_config"), c.get("ezsp_version", 13) if kind == "emulated" else None)
     if kind == "labgrid":
         _only(doc, c, "coordinator", ("kind", "place", "coordinator", "baudrate", "flow_control", "ezsp_config"))
         place = _optional_text(doc, c, "place", "coordinator") if "place" in c else None
@@ -470,15 +470,21 @@ CBKE_CREDENTIALS = ("per-run-ca", "se-test-vectors")
 EZSP_CONFIG_MAX = 0xFFFF  # setConfigurationValue's value is a uint16_t (UG100)
 
 
-def _ezsp_config(doc: _Doc, raw: Any) -> tuple[tuple[str, int | None], ...]:
-    """coordinator.ezsp_config: EzspConfigId names (as UG100 and bellows spell them) to uint16 values or null."""
+def _ezsp_config(doc: _Doc, raw: Any, version: Any = None) -> tuple[tuple[str, int | None], ...]:
+    """coordinator.ezsp_config: EzspConfigId names (as UG100 and bellows spell them) to uint16 values or null,
+    each also one that bellows' own schema takes for `version` (an emulated coordinator's), or for every EZSP
+    version bellows speaks (a stick's, known only once it answers): bellows checks them when it connects, and a
+    refusal there would name no file or field."""
     if raw is None:
         return ()
     entries = _mapping(doc, raw, "coordinator.ezsp_config")
     import difflib
 
     import bellows.types as bt  # only for a rig that has the field: `--help` and `rig check` stay light otherwise
+    from bellows.ezsp import EZSP
     from bellows.ezsp.config import DEFAULT_CONFIG, RuntimeConfig
+
+    protocols = {v: p for v, p in EZSP._BY_VERSION.items() if version not in EZSP._BY_VERSION or v == version}
 
     known = [member.name for member in bt.EzspConfigId]
     # null removes one of bellows' own defaults (it raises KeyError for any other name): those it writes on every
@@ -499,8 +505,34 @@ def _ezsp_config(doc: _Doc, raw: Any) -> tuple[tuple[str, int | None], ...]:
         if value is None and name not in defaults:
             raise doc.error(field_path, f"null (keep the NCP's own value) applies only to a value bellows writes by "
                                         f"default ({', '.join(sorted(defaults))}); give a number")
+        unknown = [v for v, protocol in protocols.items() if name not in _schema(protocol).schema]
+        refused = [v for v, protocol in protocols.items() if v not in unknown and not _schema_takes(protocol, name,
+                                                                                                   value)]
+        on = ", ".join(f"v{v}" for v in unknown or refused)
+        if unknown:
+            raise doc.error(field_path, f"bellows does not write {name} on EZSP {on}"
+                                        f"{'' if len(protocols) == 1 else ' (a stick may speak any of them)'}")
+        if refused:
+            raise doc.error(field_path, f"bellows refuses {_brief(value)} for {name} on EZSP {on} (its range is in "
+                                        f"EZSP_SCHEMA of bellows/ezsp/v{refused[0]}/config.py)")
         out.append((str(name), value))
     return tuple(out)
+
+
+def _schema(protocol: Any) -> Any:
+    from bellows.config import CONF_EZSP_CONFIG
+
+    return protocol.SCHEMAS[CONF_EZSP_CONFIG]
+
+
+def _schema_takes(protocol: Any, name: str, value: int | None) -> bool:
+    import voluptuous as vol
+
+    try:
+        _schema(protocol)({name: value})
+    except vol.Invalid:
+        return False
+    return True
 
 
 IDENTITY_FIELDS = ("pan_id", "channel", "clean_state")

@@ -724,6 +724,14 @@ def test_no_ezsp_config_leaves_bellows_defaults(tmp_path: Path) -> None:
         ("CONFIG_MULTICAST_TABLE_SIZE: 1.5", ("1.5 is not a configuration value",)),
         ("CONFIG_BINDING_TABLE_SIZE: null", ("null (keep the NCP's own value) applies only to a value bellows",
                                              "CONFIG_MULTICAST_TABLE_SIZE", "give a number")),
+        # names and ranges bellows' own schema refuses when it connects (a stick may speak any EZSP version)
+        ("CONFIG_CTUNE_VALUE: 5", ("bellows does not write CONFIG_CTUNE_VALUE on EZSP v4,", "any of them")),
+        ("CONFIG_NEIGHBOR_TABLE_SIZE: 32", ("bellows refuses 32 for CONFIG_NEIGHBOR_TABLE_SIZE on EZSP v4,",
+                                            "EZSP_SCHEMA of bellows/ezsp/v4/config.py")),
+        ("CONFIG_MULTICAST_TABLE_SIZE: 300", ("bellows refuses 300 for CONFIG_MULTICAST_TABLE_SIZE",)),
+        ("CONFIG_PACKET_BUFFER_COUNT: 0", ("bellows refuses 0 for CONFIG_PACKET_BUFFER_COUNT",)),
+        ("CONFIG_SECURITY_LEVEL: 7", ("bellows refuses 7 for CONFIG_SECURITY_LEVEL",)),
+        ("CONFIG_BROADCAST_ALARM_DATA_SIZE: 4", ("bellows does not write CONFIG_BROADCAST_ALARM_DATA_SIZE on EZSP v5,",)),
     ],
 )
 def test_bad_ezsp_config_entry(tmp_path: Path, entry: str, fragments: tuple[str, ...]) -> None:
@@ -738,3 +746,16 @@ def test_ezsp_config_must_be_a_mapping(tmp_path: Path) -> None:
     err = rig_error(tmp_path, text)
     assert_names(err, tmp_path / "lab.yaml", line_of(text, "ezsp_config:"), "coordinator.ezsp_config",
                  "expected a mapping")
+
+
+def test_an_emulated_coordinators_ezsp_config_is_checked_for_its_own_ezsp_version(tmp_path: Path) -> None:
+    text = change("ezsp_version: 13", "ezsp_version: 13\n  ezsp_config:\n    CONFIG_NEIGHBOR_TABLE_SIZE: 32", EMULATED)
+    err = rig_error(tmp_path, text)
+    assert_names(err, tmp_path / "lab.yaml", line_of(text, "CONFIG_NEIGHBOR"), "coordinator.ezsp_config."
+                 "CONFIG_NEIGHBOR_TABLE_SIZE", "bellows refuses 32 for CONFIG_NEIGHBOR_TABLE_SIZE on EZSP v13 (")
+    # bellows writes the alarm data sizes on EZSP v4 only
+    text = change("ezsp_version: 13", "ezsp_version: 8\n  ezsp_config:\n    CONFIG_BROADCAST_ALARM_DATA_SIZE: 4",
+                  EMULATED)
+    assert "on EZSP v8" in str(rig_error(tmp_path, text))
+    ok = change("ezsp_version: 13", "ezsp_version: 8\n  ezsp_config:\n    CONFIG_NEIGHBOR_TABLE_SIZE: 16", EMULATED)
+    assert load_rig(write(tmp_path, ok)).coordinator.ezsp_config == (("CONFIG_NEIGHBOR_TABLE_SIZE", 16),)

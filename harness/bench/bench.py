@@ -31,6 +31,7 @@ from harness.coverage_file import load_coverage_db
 from harness.dcc_keystore import bench_keystore, dcc_signatures
 from harness.drivers.base import JoinedDevice
 from harness.drivers.ezsp import EzspCoordinator
+from harness.drivers.ezsp_config import not_in_force
 from harness.bench import clean_state
 from harness.bench.identity import identity_problems, network_config
 from harness.drivers.operator import Operator, OperatorAction, RecordedOperator, ScriptedOperator, make_operator
@@ -268,13 +269,14 @@ class Bench:
         await self._enable_cbke()
         await self._known_state()
         self._sniffer_keys = self._capture_keys()
+        ezsp_config = await self._ezsp_config_in_force()
         info = self.coordinator.info()
         self.evidence.record.provenance["coordinator"] = {
             "port": self.coordinator.port if c.kind != "emulated" else f"emulated ({c.transport})",
             **({"labgrid_place": c.labgrid.place} if c.labgrid is not None else {}),
             "ezsp_protocol_version": info.protocol_version, "stack_version": info.stack_version,
             "eui64": str(info.eui64), "channel": info.channel, "pan_id": f"0x{info.pan_id:04X}",
-            **({"ezsp_config": c.ezsp_config_overrides} if c.ezsp_config else {}),
+            **({"ezsp_config": ezsp_config} if ezsp_config else {}),
         }
         self.evidence.record.provenance["devices"] = {
             role: {"eui64": d.eui64.dcc, "kind": d.spec.kind, "firmware": d.spec.firmware,
@@ -284,6 +286,19 @@ class Bench:
                             cbke_timeout=self.rig.timeout("cbke"))
         if self.han is not None:
             self.han.start()  # emulated meters power on and scan; they join only once permitted with their key
+
+    async def _ezsp_config_in_force(self) -> dict[str, dict[str, int | None]]:
+        """The rig's coordinator.ezsp_config read back from the NCP: recorded, and a value not in force is a warning
+        in the log and the timeline (bellows itself only logs the refusal at DEBUG)."""
+        requested = self.rig.coordinator.ezsp_config_overrides
+        if not requested:
+            return {}
+        assert self.coordinator is not None
+        report = await self.coordinator.ezsp_config_in_force(requested)
+        for problem in not_in_force(report):
+            LOGGER.warning("coordinator.ezsp_config not in force: %s", problem)
+            self.evidence.timeline.record("coordinator.ezsp_config_not_in_force", detail=problem)
+        return report
 
     async def _enable_cbke(self) -> None:
         """The KE server on the SE endpoint: always on the emulated NCP (a per-bench CA issued its data); on a real

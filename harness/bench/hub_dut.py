@@ -41,6 +41,7 @@ from harness.bench.bench import (
 from harness.bench.frame_log import BENCH_LOGGERS
 from harness.dcc_keystore import bench_keystore, dcc_signatures
 from harness.drivers.meter_stick import MeterStick, StickJoin
+from harness.drivers.ezsp_config import not_in_force
 from harness.drivers.operator import ConsoleOperator, Operator, ScriptedOperator
 from harness.drivers.power import CommandPowerSwitch
 from harness.drivers.wan import (
@@ -323,6 +324,9 @@ class HubDutBench:
         self.evidence.record.provenance["hub"] = {"kind": self.rig.hub.kind, "chf": self.chf.dcc,
                                                   "firmware": self.rig.hub.firmware, "wan": self.wan.name}
         self.evidence.timeline.record("stick.up", **self.evidence.record.provenance["stick"])
+        for problem in not_in_force(self.stick.ezsp_config_report):
+            LOGGER.warning("coordinator.ezsp_config not in force on the stick: %s", problem)
+            self.evidence.timeline.record("stick.ezsp_config_not_in_force", detail=problem)
         if self.hub_cbke is not None:
             stick_cert = self._stick_certificate
             self.evidence.timeline.record("cbke.enabled", suite=2, hub_issuer=self.hub_cbke.certificate.issuer_hex,

@@ -378,6 +378,13 @@ class EzspCoordinator:
         results = server.results.get(zt.EUI64(eui64), []) if server is not None else []
         return bool(results) and results[-1].outcome.success
 
+    async def ezsp_config_in_force(self, requested: Mapping[str, int | None]) -> dict[str, dict[str, int | None]]:
+        """The rig's EZSP configuration values as the NCP holds them now (harness/drivers/ezsp_config.py)."""
+        from harness.drivers.ezsp_config import config_in_force
+
+        app = self._require_app()
+        return await self._run("read back the EZSP configuration", config_in_force(app._ezsp, requested))
+
     def info(self) -> CoordinatorInfo:
         app = self._require_app()
         node, network = app.state.node_info, app.state.network_info

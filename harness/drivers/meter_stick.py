@@ -36,6 +36,7 @@ import bellows.types as bt
 import zigpy.types as zt
 
 from harness.drivers.ezsp import _DEVICE_SCHEMA, SE_PROFILE
+from harness.drivers.ezsp_config import config_in_force
 from harness.emulation.devices._clusters import add_basic, add_metering
 from harness.emulation.zcl_server import ZclEndpoint
 from harness.errors import HarnessError, JoinTimeout, LinkError
@@ -90,6 +91,7 @@ class MeterStick:
                  summation: int = 0, ezsp_config: Mapping[str, int | None] | None = None) -> None:
         self.port = port
         self.ezsp_config = dict(ezsp_config or {})  # the rig's coordinator.ezsp_config, over bellows' defaults
+        self.ezsp_config_report: dict[str, dict[str, int | None]] = {}  # as the NCP took it (ezsp_config.py)
         self._link_key = zt.KeyData(bytes(link_key))
         self.device_config = _DEVICE_SCHEMA({"path": port, "baudrate": baudrate, "flow_control": flow_control})
         self.channels = tuple(channels)
@@ -148,6 +150,8 @@ class MeterStick:
             self.ezsp = ezsp
             await ezsp.connect(use_thread=False)
             await ezsp.write_config(self.ezsp_config)
+            if self.ezsp_config:
+                self.ezsp_config_report = await config_in_force(ezsp, self.ezsp_config)
             ezsp.add_callback(self._callback)
             outputs = [KE_CLUSTER] if self.key_establishment is not None else []
             (status,) = await ezsp.addEndpoint(
@@ -164,7 +168,8 @@ class MeterStick:
 
     def info(self) -> dict[str, Any]:
         ezsp = self._require()
-        return {"port": self.port, "ezsp_protocol_version": int(ezsp.ezsp_version), "eui64": str(self.eui64)}
+        return {"port": self.port, "ezsp_protocol_version": int(ezsp.ezsp_version), "eui64": str(self.eui64),
+                **({"ezsp_config": self.ezsp_config_report} if self.ezsp_config_report else {})}
 
     async def close(self) -> None:
         ezsp, self.ezsp = self.ezsp, None

@@ -119,6 +119,16 @@ def test_corrupt_host_frame_gets_one_nak_until_a_good_frame():
     assert isinstance(frames[0], AckFrame) and isinstance(frames[1], DataFrame)
 
 
+@pytest.mark.parametrize("ezsp", [b"", b"\x00", b"\x00\x00"])
+def test_a_data_frame_too_short_for_an_ezsp_frame_gets_a_nak_not_an_ack(ezsp):
+    ncp, out = make_ncp()
+    ncp.ash.data_received(RST)
+    out.take()
+    ncp.ash.data_received(host_data(0, 0, ezsp))
+    assert [decode(f) for f in out.take()] == [NakFrame(res=0, ncp_ready=0, ack_num=0)]
+    assert ncp.ash.counters.bad_frames == 1 and ncp.ash.counters.data_in == 0
+
+
 def test_out_of_sequence_frame_without_retx_is_rejected():
     ncp, out = make_ncp()
     ncp.ash.data_received(RST)

@@ -185,3 +185,5 @@ def test_an_octet_list_field_is_its_octets_and_refuses_what_the_type_refuses():
             _field_bytes(octets + [0], kind)
         with pytest.raises(ValueError):
             _field_bytes([256] + octets[1:], kind)
+        floats = [float(octet) for octet in octets]  # not ints: the zigpy type's own conversion decides
+        assert _field_bytes(floats, kind) == kind(floats).serialize()

@@ -169,3 +169,31 @@ def test_the_fleet_workers_switch_it_on() -> None:
             "('bellows.ezsp.protocol', 'bellows.ezsp', 'bellows.ash', 'bellows.uart')))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "True"
+
+
+def test_the_kept_lines_carry_the_timestamps_the_logrecord_path_would(tmp_path: Path, monkeypatch) -> None:
+    """With the clock fixed, the two paths write byte-identical files, timestamps included (both read the clock
+    LogRecord reads on the running Python, and derive the milliseconds as it does)."""
+    import time
+
+    for stamp in (1796671092.123456, 1796671092.999999, 1796671093.0005):
+        monkeypatch.setattr(time, "time", lambda stamp=stamp: stamp)
+        monkeypatch.setattr(time, "time_ns", lambda stamp=stamp: int(round(stamp * 1e9)))
+        _, usual_text = _bellows_calls(tmp_path / "usual.log")
+        frame_log.capture_directly()
+        try:
+            _, direct_text = _bellows_calls(tmp_path / "direct.log")
+        finally:
+            frame_log.capture_through_logging()
+        assert direct_text == usual_text
+        millis = f",{int(round(stamp * 1e9)) % 1_000_000_000 // 1_000_000:03d} "
+        assert STAMP.findall(direct_text) and all(millis in line for line in STAMP.findall(direct_text)), millis
+
+
+def test_a_log_written_as_it_goes_takes_no_captured_record(tmp_path: Path) -> None:
+    log = FrameLog(tmp_path / "live.log")
+    try:
+        assert log.capture("bellows.ezsp.protocol", "Sending command %s", ("getNodeId",)) is False
+        assert log.records == 0
+    finally:
+        log.close()

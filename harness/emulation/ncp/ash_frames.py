@@ -27,6 +27,7 @@ RESERVED = frozenset({FLAG, ESCAPE, XON, XOFF, SUBSTITUTE, CANCEL})
 _FLIP = 0x20
 
 ASH_VERSION = 0x02  # §3 RSTACK/ERROR: "fixed at 0x02 in this version of ASH"
+MIN_DATA_FIELD = 3  # §2: a DATA frame's data field is 3-128 bytes
 
 # §2 "Control Byte" table.
 _RST, _RSTACK, _ERROR = 0xC0, 0xC1, 0xC2
@@ -248,7 +249,12 @@ def _parse(raw: bytes) -> Frame:
         raise CrcMismatch(received, computed, raw)
     control = raw[0]
     if control < 0x80:
-        # UG101 §2 sizes a DATA field 3-128 bytes; any length is accepted here and left for EZSP to judge.
+        # UG101 §2 sizes a DATA field 3-128 bytes. Below 3 it cannot hold an EZSP frame (sequence, frame control,
+        # frame id): a bad frame, which the link NAKs, rather than one it ACKs and then drops. Above 128 is let
+        # through: later EmberZNet carries longer EZSP frames than UG101 was written for (how long is unsettled).
+        if len(raw) - 3 < MIN_DATA_FIELD:
+            raise BadLength(f"ASH DATA frame has a {len(raw) - 3}-byte data field, UG101 §2 says at least "
+                            f"{MIN_DATA_FIELD}: {raw.hex(' ')}")
         return DataFrame(control >> 4, bool(control & 0x08), control & 0x07, randomise(raw[1:-2]))
     if control < 0xC0:  # ACK 0x80-0x9F, NAK 0xA0-0xBF
         name = "ACK" if control < _NAK else "NAK"

@@ -249,7 +249,10 @@ def _field_bytes(value: Any, typ: Any) -> bytes:
         if low <= value <= high:
             return int.to_bytes(value, size, order, signed=signed)  # out of range: typ() below raises as it did
     elif (length := _octets_length(typ)) is not None and isinstance(value, list | bytes) and len(value) == length:
-        return bytes(value)  # an octet list (certificate, public key, SMAC, key): its items are its octets
+        try:
+            return bytes(value)  # an octet list (certificate, public key, SMAC, key): its items are its octets
+        except TypeError:
+            pass  # an item that is no int (1.0): the type below converts it, or refuses it, as it did
     return (value if type(value) is typ else typ(value)).serialize()
 
 
