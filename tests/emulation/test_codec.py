@@ -187,3 +187,35 @@ def test_an_octet_list_field_is_its_octets_and_refuses_what_the_type_refuses():
             _field_bytes([256] + octets[1:], kind)
         floats = [float(octet) for octet in octets]  # not ints: the zigpy type's own conversion decides
         assert _field_bytes(floats, kind) == kind(floats).serialize()
+
+
+def test_command_parameters_parse_as_bellows_deserialize_dict_would():
+    """parse_fields reads plain integer fields itself: for every command of every EZSP version, on random bodies,
+    the same values of the same types, the same rest, or the same exception type as bellows' deserialize_dict."""
+    import random
+
+    from bellows.ezsp import EZSP
+
+    from harness.emulation.ncp.codec import _int_read_layout, parse_fields
+
+    assert _int_read_layout(t.uint16_t) == (2, "little", False) and _int_read_layout(t.EmberStatus) is None
+    rng = random.Random(11)
+    checked = fast = 0
+    for version, protocol in EZSP._BY_VERSION.items():
+        for name, (_, tx_schema, _) in protocol.COMMANDS.items():
+            if not isinstance(tx_schema, dict) or not tx_schema:
+                continue
+            fast += any(_int_read_layout(typ) is not None for typ in tx_schema.values())
+            for length in (0, 1, 2, 5, 20, 80):
+                body = rng.randbytes(length)
+                try:
+                    expected = t.deserialize_dict(body, tx_schema)
+                except Exception as exc:  # noqa: BLE001 - the same kind of refusal is what is compared
+                    with pytest.raises(type(exc)):
+                        parse_fields(body, tx_schema)
+                    continue
+                got = parse_fields(body, tx_schema)
+                assert got == expected, (version, name, body.hex())
+                assert [type(v) for v in got[0].values()] == [type(v) for v in expected[0].values()], (version, name)
+                checked += 1
+    assert checked > 1000 and fast > 100

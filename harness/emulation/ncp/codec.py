@@ -129,7 +129,7 @@ class EzspCodec:
             tx_schema = _without_absent_trailing(tx_schema, optional[1], body)
         try:
             if isinstance(tx_schema, dict):
-                params, rest = t.deserialize_dict(body, tx_schema)
+                params, rest = parse_fields(body, tx_schema)
             else:
                 value, rest = tx_schema.deserialize(body)
                 params = value.as_dict()
@@ -181,7 +181,7 @@ def _without_absent_trailing(schema: dict[str, Any], optional: tuple[str, ...], 
     """The schema without its optional trailing fields when the body is too short to hold them."""
     required = {k: v for k, v in schema.items() if k not in optional}
     try:
-        _, rest = t.deserialize_dict(body, required)
+        _, rest = parse_fields(body, required)
     except Exception:  # noqa: BLE001 - too short even without them: let the full schema report it
         return schema
     return required if rest == b"" else schema
@@ -266,6 +266,33 @@ def _octets_length(typ: Any) -> int | None:
     if item is not zt.uint8_t or not isinstance(getattr(typ, "_length", None), int):
         return None
     return typ._length
+
+
+def parse_fields(data: bytes, schema: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """bellows' deserialize_dict (each field's type reads its octets in order), with a plain integer field read
+    here: the same value of the same type as FixedIntType.deserialize gives, without its per-call checks (octets
+    read from the wire are in range by construction). The same ValueError when the data runs out."""
+    result: dict[str, Any] = {}
+    for key, typ in schema.items():
+        layout = _int_read_layout(typ)
+        if layout is None:
+            result[key], data = typ.deserialize(data)
+            continue
+        size, order, signed = layout
+        if len(data) < size:
+            raise ValueError(f"Data is too short to contain {size} bytes")
+        result[key] = int.__new__(typ, int.from_bytes(data[:size], order, signed=signed))
+        data = data[size:]
+    return result, data
+
+
+@functools.cache
+def _int_read_layout(typ: Any) -> tuple[int, Any, bool] | None:
+    """(octets, byte order, signed) of a zigpy integer type read as FixedIntType.deserialize reads it, else None."""
+    layout = _int_layout(typ)
+    if layout is None or getattr(typ.deserialize, "__func__", None) is not zt.FixedIntType.deserialize.__func__:
+        return None
+    return layout[2], layout[3], layout[4]
 
 
 @functools.cache
