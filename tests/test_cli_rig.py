@@ -124,7 +124,26 @@ def test_emulated_rig_passes(capsys: pytest.CaptureFixture[str]) -> None:
     assert line_for(out, "hub").startswith("PASS hub:")
     assert line_for(out, "coordinator.cbke").startswith("PASS coordinator.cbke: emulated NCP: each bench run installs "
                                                         "suite-2 CBKE data from a per-run test CA")
-    assert out.rstrip().endswith("6 passed, 0 failed")
+    assert line_for(out, "coordinator.ezsp_config") == ("PASS coordinator.ezsp_config: in force as the rig asks: "
+                                                        "CONFIG_MULTICAST_TABLE_SIZE 0")
+    assert out.rstrip().endswith("7 passed, 0 failed")
+
+
+def test_an_ezsp_config_value_the_ncp_refuses_fails_naming_it(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The probe writes the rig's values as bellows would and reads them back: one the NCP does not take fails
+    (the emulated NCP, like a real one, refuses a key table it will not allocate)."""
+    text = (RIGS / "emulated.yaml").read_text().replace(
+        "    CONFIG_MULTICAST_TABLE_SIZE: 0\n",
+        "    CONFIG_MULTICAST_TABLE_SIZE: 0\n    CONFIG_KEY_TABLE_SIZE: 300\n    CONFIG_PACKET_BUFFER_COUNT: null\n")
+    rig = tmp_path / "emulated.yaml"
+    rig.write_text(text)
+    code, out, _ = run(capsys, str(rig))
+    assert code != 0, out
+    assert line_for(out, "coordinator.ezsp_config") == (
+        "FAIL coordinator.ezsp_config: CONFIG_KEY_TABLE_SIZE: the rig asks for 300, the NCP holds 4 (lower it in the "
+        "rig, or use firmware built with more: EmberZNet 7.x cannot raise a table at run time; docs/rigs.md)")
+    assert line_for(out, "coordinator").startswith("PASS coordinator: EZSP 13")
 
 
 def test_install_codes_are_never_printed(capsys: pytest.CaptureFixture[str]) -> None:
@@ -308,8 +327,10 @@ def test_json_results_for_a_passing_rig(capsys: pytest.CaptureFixture[str]) -> N
     report = json.loads(out)
     assert report["ok"] is True and report["name"] == "emulated"
     checks = {c["item"]: c for c in report["checks"]}
-    assert set(checks) == {"coordinator", "coordinator.cbke", "hub", "esme", "gsme", "ihd"}
+    assert set(checks) == {"coordinator", "coordinator.cbke", "coordinator.ezsp_config", "hub", "esme", "gsme", "ihd"}
     assert all(c["status"] == "pass" for c in checks.values())
+    assert checks["coordinator.ezsp_config"]["details"] == {
+        "CONFIG_MULTICAST_TABLE_SIZE": {"requested": 0, "in_force": 0}}
     details = checks["coordinator"]["details"]
     assert details["ezsp_version"] == 13 and details["stack_version"].startswith("7.4.")
     assert details["eui64"] == "00-DB-12-34-56-78-90-A2" and details["network"] is None

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from harness.bench.identity import expected_eui64, identity_problems
+from harness.drivers.ezsp_config import not_in_force
 from harness.drivers.probe import NcpInfo, is_local_device, local_device_path, probe_ncp
 from harness.errors import HarnessError, RigError
 from harness.rig import DeviceSpec, Rig, RigFileError, load_rig
@@ -103,7 +104,8 @@ async def check_coordinator(rig: Rig) -> Check:
         else:
             assert coordinator.port is not None
             port = coordinator.port
-            info = await probe_ncp(port.url, baudrate=port.baudrate, flow_control=port.flow_control, timeout=timeout)
+            info = await probe_ncp(port.url, baudrate=port.baudrate, flow_control=port.flow_control, timeout=timeout,
+                                   ezsp_config=coordinator.ezsp_config_overrides)
             where = port.url
     except RigError as exc:  # the probe's only RigError: the local port is not there
         return Check("coordinator", False, f"{exc} {_missing_port_hint()}")
@@ -133,9 +135,22 @@ async def _probe_emulated(rig: Rig, timeout: float) -> tuple[NcpInfo, str]:
     eui64 = (played[0] if played else rig.hub.eui64).replace("-", ":")
     ncp = EmulatedNcp(c.ezsp_version, eui64=eui64, strict=c.strict)
     async with serve_ncp(ncp, c.transport) as url:
-        info = await probe_ncp(str(url), timeout=timeout)
+        info = await probe_ncp(str(url), timeout=timeout, ezsp_config=c.ezsp_config_overrides)
     ncp.check()  # strict: a command the emulator had no handler for fails the check, as it would fail a run
     return info, f"emulated NCP over {c.transport} {url}"
+
+
+def check_ezsp_config(report: dict[str, dict[str, int | None]]) -> Check:
+    """coordinator.ezsp_config as the NCP took it: each value the rig asks for must be in force (a 7.x NCP refuses
+    to raise a table above its build, and bellows only logs that at DEBUG)."""
+    problems = not_in_force(report)
+    if problems:
+        return Check("coordinator.ezsp_config", False, "; ".join(problems) + " (lower it in the rig, or use firmware "
+                     "built with more: EmberZNet 7.x cannot raise a table at run time; docs/rigs.md)", details=report)
+    own = " (the NCP's own)"
+    shown = ", ".join(f"{name} {entry['in_force']}{own if entry['requested'] is None else ''}"
+                      for name, entry in report.items())
+    return Check("coordinator.ezsp_config", True, f"in force as the rig asks: {shown}", details=report)
 
 
 # --- CBKE ---------------------------------------------------------------------------------------------------------
@@ -252,6 +267,8 @@ async def check_rig(rig: Rig) -> list[Check]:
     checks.append(coordinator)
     if "cbke" in coordinator.details:
         checks.append(check_cbke(rig, coordinator.details["cbke"], coordinator.details.get("eui64")))
+    if coordinator.details.get("ezsp_config"):
+        checks.append(check_ezsp_config(coordinator.details["ezsp_config"]))
     checks.append(check_hub(rig))
     checks.extend(check_device(rig, role) for role in rig.devices)
     if rig.sniffer is not None:

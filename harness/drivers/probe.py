@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import errno
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ import zigpy.config
 from bellows.exception import EzspError, InvalidCommandError
 
 from harness.drivers.cbke_server import StickCbkeData, read_stick_cbke
+from harness.drivers.ezsp_config import config_in_force
 from harness.errors import LinkError, RigError
 
 FLOW_CONTROLS = ("software", "hardware", "none")
@@ -56,6 +58,8 @@ class NcpInfo:
     eui64: str  # DCC form, 00-0D-6F-00-0A-BC-DE-F0
     network: NetworkSummary | None  # None: the NCP has no stored network
     cbke: StickCbkeData | None = None  # CBKE suite 2: the stick's certificate (issuer, subject), or why none
+    # the rig's coordinator.ezsp_config, written as bellows writes it and read back (drivers/ezsp_config.py)
+    ezsp_config: dict[str, dict[str, int | None]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -167,7 +171,8 @@ async def _network(ezsp: bellows.ezsp.EZSP, url: str) -> NetworkSummary | None:
 _CONNECTING = "the reset and version exchange"
 
 
-async def _query(ezsp: bellows.ezsp.EZSP, port: _Port, stage: list[str]) -> NcpInfo:
+async def _query(ezsp: bellows.ezsp.EZSP, port: _Port, stage: list[str],
+                 ezsp_config: Mapping[str, int | None] | None = None) -> NcpInfo:
     # One event loop (no bellows thread): the emulated NCP may be serving on this same loop.
     stage[0] = _CONNECTING
     await ezsp.connect(use_thread=False)  # RST/RSTACK, then version negotiation (bellows switches tables itself)
@@ -177,10 +182,15 @@ async def _query(ezsp: bellows.ezsp.EZSP, port: _Port, stage: list[str]) -> NcpI
     (eui,) = await ezsp.getEui64()
     stage[0] = "the CBKE certificate query (getCertificate283k1)"
     cbke = await read_stick_cbke(ezsp)
+    config = None
+    if ezsp_config:  # RAM only, as bellows writes it at every start: the firmware's answer is what matters here
+        stage[0] = "writing coordinator.ezsp_config and reading it back"
+        await ezsp.write_config(dict(ezsp_config))
+        config = await config_in_force(ezsp, ezsp_config)
     stage[0] = "resuming its stored network (networkInit, then NETWORK_UP)"
     network = await _network(ezsp, port.url)
     return NcpInfo(port=port.url, ezsp_version=int(version), stack_type=int(stack_type), stack_version=stack,
-                   eui64=eui64_dcc(eui), network=network, cbke=cbke)
+                   eui64=eui64_dcc(eui), network=network, cbke=cbke, ezsp_config=config)
 
 
 async def _version(ezsp: bellows.ezsp.EZSP) -> tuple[int, int, int]:
@@ -192,7 +202,8 @@ async def _version(ezsp: bellows.ezsp.EZSP) -> tuple[int, int, int]:
 
 
 async def probe_ncp(
-    url: str, *, baudrate: int = 115200, flow_control: str = "software", timeout: float = 20.0
+    url: str, *, baudrate: int = 115200, flow_control: str = "software", timeout: float = 20.0,
+    ezsp_config: Mapping[str, int | None] | None = None,
 ) -> NcpInfo:
     """Open the coordinator at `url` (device path, tcp://host:port, rfc2217://...), read what it is and close it,
     all within `timeout` seconds (a rig's `timeouts.connect`).
@@ -208,7 +219,7 @@ async def probe_ncp(
     stage = [_CONNECTING]  # how far we got, so a timeout can say what hung
     try:
         async with asyncio.timeout(timeout):
-            return await _query(ezsp, port, stage)
+            return await _query(ezsp, port, stage, ezsp_config)
     except (LinkError, RigError):
         raise
     except Exception as exc:  # bellows, serialx and the OS raise many types; the user needs one, naming the port
