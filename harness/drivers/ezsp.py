@@ -39,6 +39,7 @@ import zigpy.zdo.types as zdo_t
 from zigpy.zcl import foundation
 
 from harness.drivers.base import CoordinatorInfo, JoinedDevice
+from harness.drivers.ezsp_config import config_in_force
 from harness.errors import HarnessError, JoinTimeout, LinkError
 
 __all__ = [
@@ -380,8 +381,6 @@ class EzspCoordinator:
 
     async def ezsp_config_in_force(self, requested: Mapping[str, int | None]) -> dict[str, dict[str, int | None]]:
         """The rig's EZSP configuration values as the NCP holds them now (harness/drivers/ezsp_config.py)."""
-        from harness.drivers.ezsp_config import config_in_force
-
         app = self._require_app()
         return await self._run("read back the EZSP configuration", config_in_force(app._ezsp, requested))
 

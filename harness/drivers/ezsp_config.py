@@ -23,6 +23,13 @@ async def config_in_force(ezsp: Any, requested: Mapping[str, int | None]) -> Con
     return report
 
 
+async def write_and_read_back(ezsp: Any, config: Mapping[str, int | None]) -> ConfigReport:
+    """Write bellows' configuration with the rig's values over its defaults, as bellows does at every start
+    (RAM only), then read the rig's values back (an empty report for no rig values)."""
+    await ezsp.write_config(dict(config))
+    return await config_in_force(ezsp, config)
+
+
 def not_in_force(report: ConfigReport) -> list[str]:
     """One line per value the NCP does not hold as asked."""
     return [f"{name}: the rig asks for {entry['requested']}, the NCP holds {entry['in_force']}"

@@ -36,7 +36,7 @@ import bellows.types as bt
 import zigpy.types as zt
 
 from harness.drivers.ezsp import _DEVICE_SCHEMA, SE_PROFILE
-from harness.drivers.ezsp_config import config_in_force
+from harness.drivers.ezsp_config import write_and_read_back
 from harness.emulation.devices._clusters import add_basic, add_metering
 from harness.emulation.zcl_server import ZclEndpoint
 from harness.errors import HarnessError, JoinTimeout, LinkError
@@ -149,9 +149,7 @@ class MeterStick:
             ezsp = bellows.ezsp.EZSP(self.device_config)
             self.ezsp = ezsp
             await ezsp.connect(use_thread=False)
-            await ezsp.write_config(self.ezsp_config)
-            if self.ezsp_config:
-                self.ezsp_config_report = await config_in_force(ezsp, self.ezsp_config)
+            self.ezsp_config_report = await write_and_read_back(ezsp, self.ezsp_config)
             ezsp.add_callback(self._callback)
             outputs = [KE_CLUSTER] if self.key_establishment is not None else []
             (status,) = await ezsp.addEndpoint(

@@ -28,7 +28,7 @@ import zigpy.config
 from bellows.exception import EzspError, InvalidCommandError
 
 from harness.drivers.cbke_server import StickCbkeData, read_stick_cbke
-from harness.drivers.ezsp_config import config_in_force
+from harness.drivers.ezsp_config import write_and_read_back
 from harness.errors import LinkError, RigError
 
 FLOW_CONTROLS = ("software", "hardware", "none")
@@ -185,8 +185,7 @@ async def _query(ezsp: bellows.ezsp.EZSP, port: _Port, stage: list[str],
     config = None
     if ezsp_config:  # RAM only, as bellows writes it at every start: the firmware's answer is what matters here
         stage[0] = "writing coordinator.ezsp_config and reading it back"
-        await ezsp.write_config(dict(ezsp_config))
-        config = await config_in_force(ezsp, ezsp_config)
+        config = await write_and_read_back(ezsp, ezsp_config)
     stage[0] = "resuming its stored network (networkInit, then NETWORK_UP)"
     network = await _network(ezsp, port.url)
     return NcpInfo(port=port.url, ezsp_version=int(version), stack_type=int(stack_type), stack_version=stack,

@@ -189,11 +189,10 @@ def _run_workers(options: FleetOptions, jobs: list[WorkerJob], out: Path, progre
     except BaseException:
         for process in processes:  # an interrupted parent stops its workers before their bundles are recovered
             process.terminate()
+        raise
+    finally:
         for process in processes:
             process.join(timeout=10)
-        raise
-    for process in processes:
-        process.join(timeout=10)
     wall = time.perf_counter() - started
     if bar is not None:
         bar.finish()

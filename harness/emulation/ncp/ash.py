@@ -30,7 +30,6 @@ from harness.emulation.ncp.ash_frames import (
     ASH_VERSION,
     CANCEL,
     FLAG,
-    FLAG_BYTE,
     SUBSTITUTE,
     XOFF,
     XON,
@@ -45,8 +44,8 @@ from harness.emulation.ncp.ash_frames import (
     encode,
     frame_bytes,
     parse,
-    stuff,
     unstuff,
+    wire,
 )
 
 LOGGER = logging.getLogger(__name__)
@@ -319,7 +318,7 @@ class NcpAsh:
     def _write_frame(self, frame: Frame, *, corrupt: bool = False) -> None:
         if corrupt:
             raw = frame_bytes(frame)
-            self._write_wire(_wire(raw[:-1] + bytes([raw[-1] ^ 0xFF])))  # CRC low byte flipped
+            self._write_wire(wire(raw[:-1] + bytes([raw[-1] ^ 0xFF])))  # CRC low byte flipped
         else:
             self._write_wire(encode(frame))
 
@@ -376,11 +375,6 @@ class NcpAsh:
 
     def _cancel_timer(self) -> None:
         self._ack_deadline = None  # the handle, if armed, fires once more and finds nothing to do
-
-
-def _wire(raw: bytes) -> bytes:
-    """A frame (control, data, CRC) as it goes on the line: stuffed, then the flag."""
-    return stuff(raw) + FLAG_BYTE
 
 
 @functools.cache

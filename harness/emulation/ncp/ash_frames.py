@@ -228,7 +228,12 @@ def frame_bytes(frame: Frame) -> bytes:
 
 def encode(frame: Frame) -> bytes:
     """The frame as it goes on the wire: stuffed, then the Flag byte (§4 "Sending Frames" steps 1-5)."""
-    return stuff(frame_bytes(frame)) + FLAG_BYTE
+    return wire(frame_bytes(frame))
+
+
+def wire(raw: bytes) -> bytes:
+    """Unstuffed frame bytes (control, data field, CRC) as they go on the wire: stuffed, then the Flag byte."""
+    return stuff(raw) + FLAG_BYTE
 
 
 def _data_length_must_be(raw: bytes, name: str, length: int) -> None:
