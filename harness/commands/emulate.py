@@ -120,6 +120,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ncp.add_argument("--allow-remote", action="store_true",
                      help="allow --listen on an address other than loopback (anyone who reaches it drives the "
                           "coordinator and can read its keys)")
+    ncp.add_argument("--ash-ack-delay", type=_seconds, metavar="SECONDS",
+                     help="UG101 T_TX_ACK_DELAY: how long an acknowledgement waits to ride in the response's DATA "
+                          "frame before an ACK frame is sent (default 0.02, UG101's value; 0 sends an ACK frame for "
+                          "every DATA frame at once)")
     ncp.add_argument("--log-level", choices=("debug", "info", "warning"), default="info",
                      help="session events (connects, resets, forms, join decisions) on stderr; default info")
     ncp.add_argument("--control", metavar="tcp://127.0.0.1:PORT",
@@ -127,6 +131,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "buttons and switches their power (harness/emulation/control_port.py)")
     ncp.set_defaults(func=run)
     parser.set_defaults(func=lambda args: _usage(parser))
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is outside 0..1 s (UG101's T_TX_ACK_DELAY is 0.02)")
+    return value
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -207,10 +221,11 @@ async def _serve(
         han = EmulatedHan(devices, pcap_path=args.pcap) if (devices or args.pcap) else None
     except OSError as exc:  # the capture file is opened here
         raise InputError(f"cannot write the radio capture: {exc.strerror or exc}", where=f"--pcap {args.pcap}") from exc
+    ash = {} if args.ash_ack_delay is None else {"ash_ack_delay": args.ash_ack_delay}
     if han is not None:
-        ncp = han.make_ncp(args.ezsp, eui64=eui64, strict=args.strict, nv=nv)
+        ncp = han.make_ncp(args.ezsp, eui64=eui64, strict=args.strict, nv=nv, **ash)
     else:
-        ncp = EmulatedNcp(args.ezsp, eui64=eui64, strict=args.strict, nv=nv)
+        ncp = EmulatedNcp(args.ezsp, eui64=eui64, strict=args.strict, nv=nv, **ash)
     if ca is not None:  # the stick's own suite-2 data, in its manufacturing tokens (certificate subject: its EUI-64)
         ncp.install_cbke_data(ca.issue(bytes(eui64)[::-1], valid_from=0))
     transport: PtyTransport | TcpTransport

@@ -53,8 +53,8 @@ def decode(frame_bytes: bytes):
     return parse_frame(AshProtocol._unstuff_bytes(frame_bytes[:-1]))
 
 
-def make_ncp(version: int = 13) -> tuple[EmulatedNcp, Wire]:
-    ncp = EmulatedNcp(version, eui64="00:0d:6f:00:00:00:00:01")
+def make_ncp(version: int = 13, **options) -> tuple[EmulatedNcp, Wire]:
+    ncp = EmulatedNcp(version, eui64="00:0d:6f:00:00:00:00:01", **options)
     out = Wire()
     ncp.ash.attach(out)
     return ncp, out
@@ -67,21 +67,44 @@ def test_rst_is_answered_with_the_golden_rstack():
 
 
 def test_version_exchange_matches_the_captured_bytes():
-    """bellows connects to a v13 NCP: legacy version(4), then version(13) in the v8+ header, then XNCP probe."""
+    """bellows connects to a v13 NCP: legacy version(4), then version(13) in the v8+ header, then XNCP probe.
+
+    As an EmberZNet NCP does, each response goes out at once and its ackNum acknowledges the command: no ACK frame
+    (UG101 T_TX_ACK_DELAY; a real stick's herdsman log: `---> [FRAME type=DATA frmTx=0 frmRx=0]` for VERSION, then
+    `<--- [FRAME type=DATA ackNum=1]`, Nerivec/silabs-firmware-builder#118).
+    """
     ncp, out = make_ncp(13)
     ncp.ash.data_received(RST)
     out.take()
 
     ncp.ash.data_received(wire("00 42 21 a8 50 ed 2c 7e"))  # version(4), legacy header
-    assert out.take() == [wire("81 60 59 7e"), wire("01 42 a1 a8 59 28 15 c6 ab 04 7e")]  # ACK, v13/stack 2/0x7400
+    assert out.take() == [wire("01 42 a1 a8 59 28 15 c6 ab 04 7e")]  # DATA f0 a1: v13/stack 2/0x7400
     ncp.ash.data_received(wire("81 60 59 7e"))  # host ACKs our frame 0
 
     ncp.ash.data_received(wire("7d 31 42 21 a9 54 2a 7d 38 dc 7a 7e"))  # version(13), v8+ header
-    assert out.take() == [wire("82 50 3a 7e"), wire("12 42 a1 a9 54 2a 7d 38 b0 59 e0 0c df 7e")]
+    assert out.take() == [wire("12 42 a1 a9 54 2a 7d 38 b0 59 e0 0c df 7e")]  # DATA f1 a2
     ncp.ash.data_received(wire("82 50 3a 7e"))
 
     ncp.ash.data_received(wire("22 43 21 a9 7d 33 2a 16 b2 59 94 e7 9e 7e"))  # customFrame(XNCP features)
-    assert out.take() == [wire("83 40 1b 7e"), wire("23 43 a1 a9 7d 33 2a 65 b2 7d 33 e7 7e")]  # INVALID_CALL
+    assert out.take() == [wire("23 43 a1 a9 7d 33 2a 65 b2 7d 33 e7 7e")]  # DATA f2 a3: INVALID_CALL
+    assert ncp.ash.counters.data_in == 3 and ncp.ash.counters.data_out == 3
+
+
+def test_with_no_ack_delay_every_data_frame_gets_an_ack_frame_first():
+    """`ash_ack_delay=0`: an ACK frame for each DATA frame before the response (research/ezsp.md 2.2's capture)."""
+    ncp, out = make_ncp(13, ash_ack_delay=0)
+    ncp.ash.data_received(RST)
+    out.take()
+    ncp.ash.data_received(wire("00 42 21 a8 50 ed 2c 7e"))  # version(4)
+    assert out.take() == [wire("81 60 59 7e"), wire("01 42 a1 a8 59 28 15 c6 ab 04 7e")]  # ACK a1, then DATA
+    ncp.ash.data_received(wire("81 60 59 7e"))
+    ncp.ash.data_received(wire("7d 31 42 21 a9 54 2a 7d 38 dc 7a 7e"))  # version(13)
+    assert out.take() == [wire("82 50 3a 7e"), wire("12 42 a1 a9 54 2a 7d 38 b0 59 e0 0c df 7e")]
+
+
+def test_a_negative_ack_delay_is_refused():
+    with pytest.raises(ValueError, match="ack_delay -0.1 is negative"):
+        NcpAsh(lambda _: None, lambda: None, ack_delay=-0.1)
 
 
 def test_nothing_is_written_before_the_first_rst():
@@ -97,9 +120,9 @@ def test_retransmitted_duplicate_is_acked_but_not_executed_twice():
     out.take()
     version4 = bytes.fromhex("00000004")
     ncp.ash.data_received(host_data(0, 0, version4))
-    first = [decode(f) for f in out.take()]
-    assert isinstance(first[0], AckFrame) and first[0].ack_num == 1
-    # The host missed that ACK and retransmits with reTx=1: ACK again, no second execution.
+    (first,) = [decode(f) for f in out.take()]
+    assert isinstance(first, DataFrame) and first.ack_num == 1  # the response acknowledges the command
+    # The host missed that frame and retransmits with reTx=1: an ACK frame now, no second execution.
     ncp.ash.data_received(host_data(0, 0, version4, re_tx=True))
     again = [decode(f) for f in out.take()]
     assert again == [AckFrame(res=0, ncp_ready=0, ack_num=1)]
@@ -115,8 +138,8 @@ def test_corrupt_host_frame_gets_one_nak_until_a_good_frame():
     ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004"), corrupt=True))
     assert [decode(f) for f in out.take()] == [NakFrame(res=0, ncp_ready=0, ack_num=0)]  # reject condition: once
     ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004"), re_tx=True))
-    frames = [decode(f) for f in out.take()]
-    assert isinstance(frames[0], AckFrame) and isinstance(frames[1], DataFrame)
+    (frame,) = [decode(f) for f in out.take()]
+    assert isinstance(frame, DataFrame) and frame.ack_num == 1  # executed once, acknowledged by its response
 
 
 @pytest.mark.parametrize("ezsp", [b"", b"\x00", b"\x00\x00"])
@@ -143,7 +166,7 @@ def test_nak_from_host_makes_the_ncp_retransmit_with_retx():
     ncp.ash.data_received(RST)
     out.take()
     ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004")))
-    data = decode(out.take()[1])
+    (data,) = map(decode, out.take())
     assert isinstance(data, DataFrame) and not data.re_tx
     ncp.ash.data_received(bytes(AshProtocol._stuff_bytes(NakFrame(res=0, ncp_ready=0, ack_num=0).to_bytes())) + b"\x7e")
     again = decode(out.take()[0])
@@ -317,3 +340,48 @@ async def test_the_ack_timeout_runs_from_the_frame_it_retransmits_not_from_an_ea
     count = ncp.ash.counters.retransmissions
     await asyncio.sleep(0.5)
     assert ncp.ash.counters.retransmissions == count  # acknowledged: the lingering handle does nothing
+
+
+async def test_an_ack_that_cannot_ride_in_a_response_goes_out_t_tx_ack_delay_later():
+    """UG101 T_TX_ACK_DELAY: while our callback waits for the host's ACK (window 1) the command's response cannot go
+    out, so the command is acknowledged by an ACK frame after the delay, and the response follows the host's ACK."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    ncp = EmulatedNcp(13, eui64="00:0d:6f:00:00:00:00:01", ash_ack_delay=0.05)
+    sent: list[tuple[float, object]] = []
+    ncp.ash.attach(lambda data: sent.append((loop.time(), decode(data))))
+    ncp.ash.data_received(RST)
+    ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004")))  # version: answered in DATA frm 0, ackNum 1
+    ncp.ash.data_received(_host_ack(1))
+    ncp.ash.send(bytes.fromhex("0090190090"))  # a callback: DATA frm 1, not yet acknowledged by the host
+    sent.clear()
+    received_at = loop.time()
+    ncp.ash.data_received(host_data(1, 1, bytes.fromhex("01000004")))  # a command while frm 1 is outstanding
+    assert sent == []  # no ACK frame yet, and the response waits behind frm 1
+    await asyncio.sleep(0.1)
+    ((at, ack),) = sent
+    assert ack == AckFrame(res=0, ncp_ready=0, ack_num=2)
+    assert 0.05 - 0.01 <= at - received_at < 0.09
+    ncp.ash.data_received(_host_ack(2))  # the host acknowledges the callback: the response goes out
+    ((_, response),) = sent[1:]
+    assert isinstance(response, DataFrame) and response.frm_num == 2 and response.ack_num == 2
+
+
+async def test_a_response_sent_within_the_delay_carries_the_ack_and_no_ack_frame_follows():
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    ncp = EmulatedNcp(13, eui64="00:0d:6f:00:00:00:00:01", ash_ack_delay=0.05)
+    sent: list[object] = []
+    ncp.ash.attach(lambda data: sent.append(decode(data)))
+    ncp.ash.data_received(RST)
+    ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004")))
+    ncp.ash.data_received(_host_ack(1))
+    ncp.ash.send(bytes.fromhex("0090190090"))  # callback DATA frm 1, outstanding
+    ncp.ash.data_received(host_data(1, 1, bytes.fromhex("01000004")))  # acknowledgement owed
+    loop.call_later(0.02, ncp.ash.data_received, _host_ack(2))  # the host ACKs the callback within the delay
+    await asyncio.sleep(0.12)
+    frames = sent[2:]  # after RSTACK and the first response
+    assert [type(f) for f in frames] == [DataFrame, DataFrame]  # callback, then the response: no ACK frame
+    assert frames[1].ack_num == 2

@@ -110,3 +110,29 @@ def test_port_in_use_and_unwritable_capture_exit_2_without_a_traceback(tmp_path:
     assert unwritable.returncode == 2
     assert f"--pcap {capture}: cannot write the radio capture: No such file or directory" in unwritable.stderr
     assert "Traceback" not in unwritable.stderr
+
+
+@pytest.mark.parametrize(("delay", "acks"), [("0", True), ("0.02", False)])
+async def test_ash_ack_delay_decides_whether_bellows_sees_ack_frames(delay: str, acks: bool, caplog):
+    """0: an ACK frame for every command (the old behaviour); UG101's 20 ms: the response's ackNum, no ACK frame."""
+    import logging
+
+    proc, path = await start_emulator("--pty", "--ezsp", "13", "--ash-ack-delay", delay)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="bellows.ash"):
+            async with bellows_app(path) as app:
+                await app._ezsp.getNodeId()
+    finally:
+        code, _ = await stop_emulator(proc)
+    assert code == 0
+    received = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Received frame")]
+    assert any("DataFrame(" in m for m in received)
+    assert any("AckFrame(" in m for m in received) is acks
+
+
+@pytest.mark.parametrize(("value", "named"), [("-0.5", "'-0.5' is outside 0..1 s"), ("soon", "'soon' is not a number")])
+def test_a_bad_ash_ack_delay_exits_2_naming_the_option(value: str, named: str):
+    result = subprocess.run([CLI, "emulate", "ncp", "--listen", "tcp://127.0.0.1:0", "--ash-ack-delay", value],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "--ash-ack-delay" in result.stderr and named in result.stderr

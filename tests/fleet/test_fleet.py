@@ -113,7 +113,8 @@ def test_the_ash_frame_log_keeps_a_line_per_frame_and_a_bad_mode_is_refused(tmp_
                  "--sample-every", "1", "--frame-log", "deferred-ash", "--out", str(out)]) == 0
     (bundle,) = (out / "premises").iterdir()
     log = (bundle / "ezsp.log").read_text()
-    assert "bellows.ash Sending frame DataFrame(" in log and "bellows.ash Received frame AckFrame(" in log
+    assert "bellows.ash Sending frame DataFrame(" in log and "bellows.ash Received frame DataFrame(" in log
+    assert "bellows.ash Sending frame AckFrame(" in log  # bellows ACKs each of our DATA frames
     assert "Sending command  networkInit" in log
     from harness.fleet.runner import FleetOptions, run_fleet
     with pytest.raises(ValueError, match="fleet frame_log='full': expected one of deferred, deferred-ash, off"):

@@ -6,8 +6,10 @@ bytes are parsed by code that is not the host's, so a framing bug on either side
 bellows). What bellows 1.2.1 expects of an NCP (research/ezsp.md 1.2, 8):
 
 * nothing is written before the host's first RST; RST is answered with RSTACK (version 2, reset code);
-* the NCP ACKs every in-sequence DATA frame, ACKs a retransmitted duplicate (reTx=1) again *without* passing it
-  up a second time, and NAKs an out-of-sequence or corrupt DATA frame once (reject condition);
+* the NCP acknowledges every in-sequence DATA frame, ACKs a retransmitted duplicate (reTx=1) again *without*
+  passing it up a second time, and NAKs an out-of-sequence or corrupt DATA frame once (reject condition);
+* an acknowledgement rides in the ackNum of the NCP's next DATA frame (the response) when that frame goes out
+  within T_TX_ACK_DELAY; only otherwise is an ACK frame sent (UG101, below);
 * the NCP sends one DATA frame at a time (window 1) and retransmits it with reTx=1 on a NAK or ACK timeout.
 
 Fault hooks let tests break the link the way real sticks do: drop an ACK, corrupt a CRC, go silent, reboot
@@ -54,6 +56,13 @@ LOGGER = logging.getLogger(__name__)
 T_RX_ACK = 1.6
 ACK_TIMEOUTS = 5
 MAX_FRAME_BUFFER = 4096
+# UG101 "Configuration Parameters", T_TX_ACK_DELAY: "delay before sending a non-piggybacked acknowledgement". An
+# EmberZNet NCP answers most commands within it, so the host sees the response's DATA frame carry the ackNum and no
+# ACK frame: zigbee-herdsman's debug log of a real stick shows `<--- [FRAME type=DATA ackNum=1]` straight after the
+# host's VERSION DATA (Nerivec/silabs-firmware-builder#118), and libezsp#34 reports standalone ACKs as rare.
+# 0 sends an ACK frame for every DATA frame at once, before executing it (what this emulator did before;
+# docs/emulated-ncp.md).
+T_TX_ACK_DELAY = 0.020
 
 
 @dataclass
@@ -84,11 +93,15 @@ class NcpAsh:
         *,
         reset_code: t.NcpResetCode = t.NcpResetCode.RESET_SOFTWARE,
         t_rx_ack: float = T_RX_ACK,
+        ack_delay: float = T_TX_ACK_DELAY,
     ) -> None:
+        if ack_delay < 0:
+            raise ValueError(f"ack_delay {ack_delay!r} is negative (seconds; 0 sends every ACK frame at once)")
         self._on_frame = on_frame
         self._on_reset = on_reset
         self._reset_code = reset_code
         self._t_rx_ack = t_rx_ack
+        self._ack_delay = ack_delay
         self._write: Callable[[bytes], None] | None = None
         self._buffer = bytearray()
         self._discarding = False
@@ -105,6 +118,8 @@ class NcpAsh:
         self._ack_timer: asyncio.TimerHandle | None = None
         self._ack_deadline: float | None = None  # loop time by which the host must ACK our outstanding frame
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop the timer runs on, while it runs
+        self._ack_owed = False  # an in-sequence DATA frame no frame of ours has acknowledged yet
+        self._owed_ack_timer: asyncio.TimerHandle | None = None
         # Fault hooks
         self._drop_acks = 0
         self._corrupt_data = 0
@@ -132,7 +147,8 @@ class NcpAsh:
     # ---- fault hooks --------------------------------------------------------------------------------------
 
     def drop_next_ack(self, count: int = 1) -> None:
-        """Do not send the next `count` ACK frames (piggy-backed ackNums still go out)."""
+        """Do not send the next `count` ACK frames (piggy-backed ackNums still go out, so with the default
+        `ack_delay` this only bites on a frame the NCP cannot answer at once, or a duplicate)."""
         self._drop_acks += count
 
     def corrupt_next_data_crc(self, count: int = 1) -> None:
@@ -243,8 +259,14 @@ class NcpAsh:
             self._rx_seq = (self._rx_seq + 1) % 8
             self._rejecting = False
             self.counters.data_in += 1
-            self._send_ack()
-            self._on_frame(frame.payload)
+            if self._ack_delay == 0:
+                self._send_ack()
+                self._on_frame(frame.payload)
+                return
+            self._ack_owed = True
+            self._on_frame(frame.payload)  # the response, sent from here, carries the ackNum
+            if self._ack_owed:
+                self._owe_ack()
         elif frame.re_tx:
             # The host missed our ACK and sent the frame again: ACK it, never execute it twice.
             self.counters.duplicates_acked += 1
@@ -280,6 +302,8 @@ class NcpAsh:
         if corrupt:
             self._corrupt_data -= 1
         self._write_frame(self._outstanding, corrupt=corrupt)
+        if self._ack_owed:
+            self._ack_carried()
         self._start_timer()
 
     def _retransmit(self) -> None:
@@ -290,6 +314,8 @@ class NcpAsh:
         self._attempts += 1
         self.counters.retransmissions += 1
         self._write_frame(self._outstanding)
+        if self._ack_owed:
+            self._ack_carried()
         self._start_timer()
 
     def _ack_timeout(self) -> None:
@@ -301,6 +327,31 @@ class NcpAsh:
             self.send_error(t.NcpResetCode.ERROR_EXCEEDED_MAXIMUM_ACK_TIMEOUT_COUNT)
             return
         self._retransmit()
+
+    def _owe_ack(self) -> None:
+        """No DATA frame of ours carried the ackNum: send an ACK frame T_TX_ACK_DELAY from now unless one does."""
+        if self._owed_ack_timer is not None:
+            return  # already due; it will acknowledge up to the latest frame
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # driven synchronously (unit tests): nothing can be sent later, so send it now
+            self._ack_owed = False
+            self._send_ack()
+            return
+        self._owed_ack_timer = loop.call_later(self._ack_delay, self._owed_ack_due)
+
+    def _owed_ack_due(self) -> None:
+        self._owed_ack_timer = None
+        if self._ack_owed:
+            self._ack_owed = False
+            self._send_ack()
+
+    def _ack_carried(self) -> None:
+        """A DATA frame just went out with ackNum = our rx sequence: it acknowledges what an ACK frame would."""
+        self._ack_owed = False
+        if self._owed_ack_timer is not None:
+            self._owed_ack_timer.cancel()
+            self._owed_ack_timer = None
 
     def _send_ack(self) -> None:
         if self._drop_acks > 0:
@@ -341,6 +392,7 @@ class NcpAsh:
 
     def _clear_tx(self) -> None:
         self._cancel_timer()
+        self._ack_carried()  # nothing owed across a reset or to a host that went away
         self._tx_queue.clear()
         self._outstanding = None
         self._attempts = 0

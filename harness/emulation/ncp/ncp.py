@@ -31,7 +31,7 @@ import bellows.types as t
 import zigpy.types as zt
 
 from harness.emulation.ncp import self_zdo
-from harness.emulation.ncp.ash import NcpAsh
+from harness.emulation.ncp.ash import T_TX_ACK_DELAY, NcpAsh
 from harness.emulation.ncp.cbke import CbkeHandlers
 from harness.emulation.ncp.codec import EzspCodec, EzspCommand, HeaderFormat
 from harness.emulation.ncp import handlers
@@ -101,9 +101,11 @@ class EmulatedNcp(JoiningHandlers, ConfigHandlers, SecurityHandlers, TableHandle
         mfg_string: str = "smets2-harness",
         board_name: str = "emulated-ncp",
         invalid_command_reason: str = "ezsp",
+        ash_ack_delay: float = T_TX_ACK_DELAY,
     ) -> None:
         """`invalid_command_reason`: "ezsp" (1 byte, the firmware) or "sl_status" (4 bytes from v14, bellows'
-        tables); unsettled between the two hosts, see docs/emulated-ncp.md."""
+        tables); unsettled between the two hosts, see docs/emulated-ncp.md. `ash_ack_delay`: UG101's T_TX_ACK_DELAY,
+        how long an acknowledgement waits to ride in a DATA frame before an ACK frame carries it (0: ACK at once)."""
         if invalid_command_reason not in ("ezsp", "sl_status"):
             raise ValueError(f"invalid_command_reason {invalid_command_reason!r} is not 'ezsp' or 'sl_status'")
         self.invalid_command_reason = invalid_command_reason
@@ -122,7 +124,7 @@ class EmulatedNcp(JoiningHandlers, ConfigHandlers, SecurityHandlers, TableHandle
         self.commands_total = 0
         self.unhandled: list[str] = []  # each name once
         self.handler_errors: list[str] = []  # the first MAX_HANDLER_ERRORS
-        self.ash = NcpAsh(self._frame_received, self._reset)
+        self.ash = NcpAsh(self._frame_received, self._reset, ack_delay=ash_ack_delay)
         self._ram = NcpRam()
         self.extension_ram: dict[str, Any] = {}  # per-feature RAM of registered handlers, cleared on reset
         self._last_seq = 0
