@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: bench test bench-perf bench-perf-fleet tshark herdsman openssl dcc-tools java chromium tmux clean
+.PHONY: bench test bench-perf bench-perf-fleet bench-perf-instructions valgrind tshark herdsman openssl dcc-tools java chromium tmux clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -111,6 +111,19 @@ bench-perf: $(STAMP)
 # Fleet throughput alone (premises/s against the 33/s target, memory per premises, ratio to the domain-only path).
 bench-perf-fleet: $(STAMP)
 	$(PY) -m harness.bench.perf_fleet
+
+# A fleet premises in CPU instructions (callgrind), which do not move with the machine's speed, and the speed per
+# core the 33/s target needs at that count (harness/bench/perf_instructions.py; about 5 minutes under valgrind).
+bench-perf-instructions: $(STAMP) valgrind
+	$(PY) -m harness.bench.perf_instructions
+
+valgrind:
+	@if command -v valgrind >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing valgrind (apt-get)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null || echo "valgrind install failed"; \
+	else echo "valgrind not installed and cannot install it here (not root or no apt-get)"; fi
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

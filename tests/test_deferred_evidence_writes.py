@@ -45,6 +45,34 @@ async def test_a_batched_timeline_is_at_most_one_interval_behind_and_complete_on
     assert _events(bundle) == ["srv.sent", "srv.response", "join", "test.end"]
 
 
+async def test_a_write_done_by_its_owner_cancels_the_armed_timer_and_lets_the_owner_go(tmp_path: Path) -> None:
+    """A closed bundle must not stay reachable from the event loop for an interval (in the fleet, the timeline's
+    clock reaches the whole finished bench)."""
+    import gc
+    import weakref
+
+    from harness.evidence.deferred_write import DeferredWrite
+
+    writes: list[int] = []
+
+    class Owner:
+        def __init__(self) -> None:
+            self.saves = DeferredWrite(self.save, 5.0)  # the timer reaches the owner through its write method
+
+        def save(self) -> None:
+            writes.append(1)
+
+    owner = Owner()
+    owner.saves.changed()
+    assert owner.saves.pending and writes == []
+    owner.saves.written()
+    gone = weakref.ref(owner)
+    del owner
+    gc.collect()
+    assert gone() is None  # the loop no longer holds it through the 5 s timer
+    assert writes == []
+
+
 def _frame(seq: int) -> bytes:
     return MacFrame.beacon_request(seq).to_bytes()
 

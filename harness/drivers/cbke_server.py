@@ -163,6 +163,7 @@ class CbkeServer:
         self._waiters: dict[zt.EUI64, list[asyncio.Future[CbkeResult]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._locks: dict[int, asyncio.Lock] = {}
+        self._watches: dict[int, asyncio.Task[None]] = {}  # per partner: wakes at its session's deadline
 
     async def load_certificate(self) -> Certificate:
         self.local_certificate = parse_certificate(await self.crypto.local_certificate())
@@ -227,22 +228,29 @@ class CbkeServer:
         entry = self._sessions.get(nwk)
         if entry is None or entry[1].deadline is None:
             return
+        watch = self._watches.get(nwk)
+        if watch is not None and not watch.done():
+            return  # it reads the session's deadline again each time it wakes
         eui64, session = entry
         loop = asyncio.get_running_loop()
 
-        async def watch() -> None:
+        async def watch_deadline() -> None:
             while not session.done and session.deadline is not None:
                 await asyncio.sleep(max(0.0, session.deadline - loop.time()) + 0.001)
                 outcome = await session.check_timeout()
                 if outcome is not None and self._sessions.get(nwk, (None, None))[1] is session:
                     await self._finished(nwk, eui64, outcome)
 
-        old = getattr(session, "_watch", None)
-        if old is None or old.done():
-            session._watch = loop.create_task(watch())  # type: ignore[attr-defined]
+        self._watches[nwk] = loop.create_task(watch_deadline())
 
     def _release(self, nwk: int) -> None:
         entry = self._sessions.pop(nwk, None)
+        watch = self._watches.pop(nwk, None)
+        # A finished session's watch would sleep on to the session's last deadline (the partner's confirm time plus
+        # 10 s) and keep this server, and with it the whole zigpy application, alive until then: in a fleet, 15 s of
+        # finished premises held in memory per worker, five times those in flight (docs/performance.md).
+        if watch is not None and watch is not asyncio.current_task():
+            watch.cancel()
         if entry is not None and self._busy.locked():
             self._busy.release()
 
@@ -311,9 +319,6 @@ class CbkeServer:
         return await asyncio.wait_for(future, timeout)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
+        for task in [*self._tasks, *self._watches.values()]:
             task.cancel()
-        for _eui, session in self._sessions.values():
-            watch = getattr(session, "_watch", None)
-            if watch is not None:
-                watch.cancel()
+        self._watches.clear()

@@ -19,6 +19,7 @@ class DeferredWrite:
         self._write = write
         self.interval = interval  # None: write on every change
         self.pending = False
+        self._handle: asyncio.Handle | None = None
 
     def changed(self) -> None:
         """Something to write: now, or once the interval has passed."""
@@ -34,15 +35,20 @@ class DeferredWrite:
             return
         self.pending = True
         if self.interval > 0:
-            loop.call_later(self.interval, self._fire)
+            self._handle = loop.call_later(self.interval, self._fire)
         else:
-            loop.call_soon(self._fire)
+            self._handle = loop.call_soon(self._fire)
 
     def written(self) -> None:
-        """The owner wrote everything itself (close, an explicit flush): the armed timer has nothing left to do."""
+        """The owner wrote everything itself (close, an explicit flush): the armed timer has nothing left to do, and
+        is cancelled so that it stops holding the owner (and, through a timeline's clock, a whole finished bench)."""
         self.pending = False
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
 
     def _fire(self) -> None:
+        self._handle = None
         if self.pending:
             self.pending = False
             self._write()

@@ -72,6 +72,10 @@ async def test_esme_and_gsme_join_then_complete_cbke(version: int, transport: st
             assert result.certificate is not None and result.certificate.subject == _subject(eui)
             assert result.certificate.issuer_hex == "5445535443413031"
             assert result.outcome.duration > 0
+        # A finished session leaves nothing behind: no watch sleeping on to its old deadline, holding the server
+        # (and the whole zigpy application) alive for 15 s after the exchange.
+        assert coordinator.cbke._watches == {} and coordinator.cbke._sessions == {}
+        assert not [t for t in asyncio.all_tasks() if t.get_coro().__qualname__.startswith("CbkeServer.")]
 
 
 async def test_meter_from_an_unknown_issuer_is_refused_and_leaves() -> None:
