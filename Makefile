@@ -122,8 +122,8 @@ valgrind:
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "installing valgrind (apt-get)"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null || echo "valgrind install failed"; \
-	else echo "valgrind not installed and cannot install it here (not root or no apt-get)"; fi
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null || { echo "valgrind install failed"; exit 1; }; \
+	else echo "valgrind is needed: install it (e.g. sudo apt-get install valgrind) or run make as root"; exit 1; fi
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

@@ -56,4 +56,11 @@ def test_the_counted_workload_runs_a_premises_through_the_fleet_worker_path(tmp_
 def test_without_valgrind_it_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.setattr(pi.shutil, "which", lambda name: None)
     assert pi.main(["--sizes", "2", "4"]) == 2
-    assert "make bench-perf-instructions" in capsys.readouterr().err
+    assert "apt-get install valgrind" in capsys.readouterr().err
+
+
+def test_sizes_that_do_not_grow_are_refused_before_anything_runs(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        pi.main(["--sizes", "40", "10"])
+    assert exit_info.value.code == 2
+    assert "--sizes 40 10: two growing positive sizes" in capsys.readouterr().err

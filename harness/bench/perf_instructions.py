@@ -15,10 +15,13 @@ this machine's instruction rate right now, and from both:
 * the rate per core the target needs at this instruction count (instructions x 33 / 2), to compare with any
   machine's.
 
-Callgrind counts user-space instructions only (no system calls, no page faults), and a few premises in flight
-(`--in-flight`, 4 by default: under valgrind a premises runs ~50 times slower and many more would time out in real
-time) rather than the fleet's 40, so the count is of the protocol work, not of cache misses or the collector's
-walks over 40 premises' objects. The fleet's parent process adds about 1.5 ms of CPU per premises on top.
+Callgrind counts user-space instructions only (no system calls, no page faults), so the rate is taken over user
+CPU time; and a few premises in flight (`--in-flight`, 4 by default: under valgrind a premises runs ~50 times
+slower and many more would time out in real time) rather than the fleet's 40, so the count is of the protocol
+work, not of cache misses or the collector's walks over 40 premises' objects. Timers keep real time under
+valgrind (bellows' and the NCP's ASH timeouts, the 20 ms ACK delay, key-establishment deadlines), so a slowed run
+may count a few frames a native one does not send; every premises must pass, and the figure is good to a few per
+cent. The fleet's parent process adds about 1.5 ms of CPU per premises on top.
 """
 
 from __future__ import annotations
@@ -98,11 +101,11 @@ def _child(rig_path: str, premises: int, in_flight: int, root: str) -> dict[str,
                     reveal_secrets=False, cbke_ca=CertificateAuthority.generate(), transport="loop", cbke=True,
                     event_loop="uvloop" if uvloop_available() else "asyncio")
     records: list[dict[str, object]] = []
-    start = time.process_time()
+    start = os.times().user  # user time: what callgrind counts instructions of
     with asyncio.Runner(loop_factory=event_loop_factory(job.event_loop)) as runner:
         runner.run(run_job(job, records.append))
     outcomes = [r.get("outcome") for r in records if "_worker" not in r]
-    return {"premises": premises, "passed": outcomes.count("passed"), "cpu_s": time.process_time() - start}
+    return {"premises": premises, "passed": outcomes.count("passed"), "cpu_s": os.times().user - start}
 
 
 def _run_child(rig: str, premises: int, in_flight: int, *, valgrind: str | None, out_file: Path | None,
@@ -136,12 +139,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_child(args.rig, args.child, args.in_flight, args.root)))
         return 0
 
+    small, large = args.sizes
+    if not 0 < small < large or args.in_flight < 1:
+        parser.error(f"--sizes {small} {large}: two growing positive sizes; --in-flight {args.in_flight}: >= 1")
     valgrind = shutil.which("valgrind")
     if valgrind is None:
-        print("valgrind is not installed: `make bench-perf-instructions` installs it where it can (root + apt-get)",
-              file=sys.stderr)
+        print("valgrind is not installed (Debian: apt-get install valgrind; `make bench-perf-instructions` does it "
+              "when run as root)", file=sys.stderr)
         return 2
-    small, large = sorted(args.sizes)
     counts = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in (small, large):
@@ -158,12 +163,15 @@ def main(argv: list[str] | None = None) -> int:
         a = _run_child(args.rig, small, args.in_flight, valgrind=None, out_file=None, timeout=600)
         b = _run_child(args.rig, large, args.in_flight, valgrind=None, out_file=None, timeout=600)
         cpu_per_premises = (float(b["cpu_s"]) - float(a["cpu_s"])) / (large - small)
+        if cpu_per_premises <= 0:
+            raise RuntimeError(f"{large} premises took no more user CPU than {small} ({b['cpu_s']} s against "
+                               f"{a['cpu_s']} s): too small a difference to measure; use larger --sizes")
         rates.append(instructions / cpu_per_premises)
     rates.sort()
     budget = Budget(instructions, rates[len(rates) // 2])
     print(f"\nfleet premises, default path ({args.in_flight} in flight, one worker, {args.rig}):")
     print(f"  {instructions / 1e6:.0f} M instructions per premises (user space, callgrind, {small} -> {large})")
-    print(f"  this machine now: {budget.rate_per_core / 1e9:.2f} G instructions per CPU-second "
+    print(f"  this machine now: {budget.rate_per_core / 1e9:.2f} G instructions per user CPU-second "
           f"(native runs: {', '.join(f'{r / 1e9:.2f}' for r in rates)}), "
           f"{budget.cpu_ms_per_premises:.1f} ms of CPU per premises")
     print(f"  target {TARGET_PER_S:.0f} premises/s on {CORES} cores: "

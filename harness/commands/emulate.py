@@ -138,8 +138,10 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is outside 0..1 s (UG101's T_TX_ACK_DELAY is 0.02)")
+    # bellows retransmits a frame unacknowledged for T_RX_ACK_MIN (0.4 s) at the least: stay well under it.
+    if not 0 <= value <= 0.2:
+        raise argparse.ArgumentTypeError(f"{text!r} is outside 0..0.2 s (UG101's T_TX_ACK_DELAY is 0.02; a host "
+                                         f"retransmits after 0.4 s without an acknowledgement)")
     return value
 
 

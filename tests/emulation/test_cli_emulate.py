@@ -119,8 +119,8 @@ async def test_ash_ack_delay_decides_whether_bellows_sees_ack_frames(delay: str,
 
     proc, path = await start_emulator("--pty", "--ezsp", "13", "--ash-ack-delay", delay)
     try:
-        with caplog.at_level(logging.DEBUG, logger="bellows.ash"):
-            async with bellows_app(path) as app:
+        async with bellows_app(path) as app:
+            with caplog.at_level(logging.DEBUG, logger="bellows.ash"):  # one command and its response
                 await app._ezsp.getNodeId()
     finally:
         code, _ = await stop_emulator(proc)
@@ -130,7 +130,8 @@ async def test_ash_ack_delay_decides_whether_bellows_sees_ack_frames(delay: str,
     assert any("AckFrame(" in m for m in received) is acks
 
 
-@pytest.mark.parametrize(("value", "named"), [("-0.5", "'-0.5' is outside 0..1 s"), ("soon", "'soon' is not a number")])
+@pytest.mark.parametrize(("value", "named"), [("-0.5", "'-0.5' is outside 0..0.2 s"), ("0.5", "'0.5' is outside 0..0.2 s"),
+                                           ("soon", "'soon' is not a number")])
 def test_a_bad_ash_ack_delay_exits_2_naming_the_option(value: str, named: str):
     result = subprocess.run([CLI, "emulate", "ncp", "--listen", "tcp://127.0.0.1:0", "--ash-ack-delay", value],
                             capture_output=True, text=True, timeout=30)

@@ -120,6 +120,7 @@ class NcpAsh:
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop the timer runs on, while it runs
         self._ack_owed = False  # an in-sequence DATA frame no frame of ours has acknowledged yet
         self._owed_ack_timer: asyncio.TimerHandle | None = None
+        self._owed_ack_loop: asyncio.AbstractEventLoop | None = None
         # Fault hooks
         self._drop_acks = 0
         self._corrupt_data = 0
@@ -264,9 +265,11 @@ class NcpAsh:
                 self._on_frame(frame.payload)
                 return
             self._ack_owed = True
-            self._on_frame(frame.payload)  # the response, sent from here, carries the ackNum
-            if self._ack_owed:
-                self._owe_ack()
+            try:
+                self._on_frame(frame.payload)  # the response, sent from here, carries the ackNum
+            finally:  # a frame the EZSP layer choked on is still acknowledged (it was received)
+                if self._ack_owed:
+                    self._owe_ack()
         elif frame.re_tx:
             # The host missed our ACK and sent the frame again: ACK it, never execute it twice.
             self.counters.duplicates_acked += 1
@@ -301,8 +304,9 @@ class NcpAsh:
         corrupt = self._corrupt_data > 0
         if corrupt:
             self._corrupt_data -= 1
-        self._write_frame(self._outstanding, corrupt=corrupt)
-        if self._ack_owed:
+        sent = self._outstanding
+        self._write_frame(sent, corrupt=corrupt)
+        if self._ack_owed and sent.ack_num == self._rx_seq:  # not a host frame that arrived during the write
             self._ack_carried()
         self._start_timer()
 
@@ -313,8 +317,9 @@ class NcpAsh:
         self._outstanding = DataFrame(outstanding.frm_num, True, self._rx_seq, outstanding.payload)
         self._attempts += 1
         self.counters.retransmissions += 1
-        self._write_frame(self._outstanding)
-        if self._ack_owed:
+        sent = self._outstanding
+        self._write_frame(sent)
+        if self._ack_owed and sent.ack_num == self._rx_seq:
             self._ack_carried()
         self._start_timer()
 
@@ -330,20 +335,20 @@ class NcpAsh:
 
     def _owe_ack(self) -> None:
         """No DATA frame of ours carried the ackNum: send an ACK frame T_TX_ACK_DELAY from now unless one does."""
-        if self._owed_ack_timer is not None:
-            return  # already due; it will acknowledge up to the latest frame
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # driven synchronously (unit tests): nothing can be sent later, so send it now
-            self._ack_owed = False
             self._send_ack()
             return
+        timer = self._owed_ack_timer
+        if timer is not None and self._owed_ack_loop is loop and not timer.cancelled():
+            return  # already due; it will acknowledge up to the latest frame
+        self._owed_ack_loop = loop  # a handle armed on a loop that has since ended never fires: arm a new one
         self._owed_ack_timer = loop.call_later(self._ack_delay, self._owed_ack_due)
 
     def _owed_ack_due(self) -> None:
         self._owed_ack_timer = None
         if self._ack_owed:
-            self._ack_owed = False
             self._send_ack()
 
     def _ack_carried(self) -> None:
@@ -354,9 +359,11 @@ class NcpAsh:
             self._owed_ack_timer = None
 
     def _send_ack(self) -> None:
+        if self._ack_owed:
+            self._ack_carried()  # this ACK pays any acknowledgement owed (a duplicate's ACK, the delayed one)
         if self._drop_acks > 0:
             self._drop_acks -= 1
-            return
+            return  # sent, as far as the NCP knows, and lost on the way
         self._write_wire(_ack_wire(self._rx_seq))
 
     def _reject(self) -> None:
@@ -364,6 +371,8 @@ class NcpAsh:
             return
         self._rejecting = True
         self.counters.naks_sent += 1
+        if self._ack_owed:
+            self._ack_carried()  # a NAK's ackNum acknowledges what came before the rejected frame
         self._write_frame(NakFrame(ack_num=self._rx_seq))
 
     def _write_frame(self, frame: Frame, *, corrupt: bool = False) -> None:
