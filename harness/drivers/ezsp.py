@@ -107,6 +107,15 @@ class HarnessControllerApplication(bellows_app.ControllerApplication):
         self.devices[ieee] = device
         return device
 
+    # A GB Comms Hub's HAN runs ZigBee Smart Energy, which has no Green Power; zigpy opens a GP commissioning window
+    # with every permit, broadcasting a GP Proxy Commissioning Mode command (endpoint 242, cluster 0x0021) that no
+    # Comms Hub sends and every meter on the HAN would receive. True restores zigpy's behaviour.
+    green_power_commissioning = False
+
+    async def permit_gp(self, time_s: int) -> None:
+        if self.green_power_commissioning:
+            await super().permit_gp(time_s)
+
     async def permit(self, time_s: int = 60, node: zt.EUI64 | None = None) -> None:
         if self.well_known_key_joins:
             await super().permit(time_s, node)

@@ -100,6 +100,22 @@ async def test_esme_joins_with_its_install_code_is_read_and_leaves(version: int,
         assert ESME not in b.coordinator.app.devices
 
 
+@pytest.mark.parametrize("green_power", [False, True])
+async def test_the_hub_opens_no_green_power_commissioning_window(green_power: bool, monkeypatch) -> None:
+    """An SE HAN has no Green Power: the harness as hub sends no GP Proxy Commissioning Mode broadcast (profile
+    0xA1E0, endpoint 242) when it starts or permits a join; zigpy's own behaviour, kept behind a flag, does."""
+    from harness.drivers.ezsp import HarnessControllerApplication
+
+    monkeypatch.setattr(HarnessControllerApplication, "green_power_commissioning", green_power)
+    async with bench(13, "loop", [DeviceSpec("esme", ESME, SPEC_CODE)]) as b:
+        await b.coordinator.permit_install_code(ESME, SPEC_KEY, 60)
+        await b.coordinator.wait_joined(ESME, 10)
+        broadcasts = [c.params["apsFrame"] for c in b.ncp.commands_named("sendBroadcast")]
+    assert broadcasts, "the hub broadcast nothing (its Mgmt_Permit_Joining_req at least is expected)"
+    green = [aps for aps in broadcasts if aps.profileId == 0xA1E0 or aps.destinationEndpoint == 242]
+    assert bool(green) is green_power
+
+
 async def test_join_works_with_bellows_serial_thread_as_on_a_real_stick() -> None:
     """bellows' default (use_thread=True) runs ASH on its own event-loop thread."""
     async with bench(13, "tcp", [DeviceSpec("esme", ESME, SPEC_CODE)], use_thread=True) as b:
