@@ -342,6 +342,17 @@ async def test_the_ack_timeout_runs_from_the_frame_it_retransmits_not_from_an_ea
     assert ncp.ash.counters.retransmissions == count  # acknowledged: the lingering handle does nothing
 
 
+def _linked_ncp(sent: list[object]) -> EmulatedNcp:
+    """An NCP with a 50 ms ACK delay, past RST and one acknowledged version exchange; what it writes, decoded, goes
+    to `sent`."""
+    ncp = EmulatedNcp(13, eui64="00:0d:6f:00:00:00:00:01", ash_ack_delay=0.05)
+    ncp.ash.attach(lambda data: sent.append(decode(data)))
+    ncp.ash.data_received(RST)
+    ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004")))
+    ncp.ash.data_received(_host_ack(1))
+    return ncp
+
+
 async def test_an_ack_that_cannot_ride_in_a_response_goes_out_t_tx_ack_delay_later():
     """UG101 T_TX_ACK_DELAY: while our callback waits for the host's ACK (window 1) the command's response cannot go
     out, so the command is acknowledged by an ACK frame after the delay, and the response follows the host's ACK."""
@@ -372,12 +383,8 @@ async def test_a_response_sent_within_the_delay_carries_the_ack_and_no_ack_frame
     import asyncio
 
     loop = asyncio.get_running_loop()
-    ncp = EmulatedNcp(13, eui64="00:0d:6f:00:00:00:00:01", ash_ack_delay=0.05)
     sent: list[object] = []
-    ncp.ash.attach(lambda data: sent.append(decode(data)))
-    ncp.ash.data_received(RST)
-    ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004")))
-    ncp.ash.data_received(_host_ack(1))
+    ncp = _linked_ncp(sent)
     ncp.ash.send(bytes.fromhex("0090190090"))  # callback DATA frm 1, outstanding
     ncp.ash.data_received(host_data(1, 1, bytes.fromhex("01000004")))  # acknowledgement owed
     loop.call_later(0.02, ncp.ash.data_received, _host_ack(2))  # the host ACKs the callback within the delay
@@ -405,11 +412,7 @@ async def test_an_owed_ack_is_sent_once_and_a_reset_or_a_duplicate_pays_it():
     import asyncio
 
     sent: list[object] = []
-    ncp = EmulatedNcp(13, eui64="00:0d:6f:00:00:00:00:01", ash_ack_delay=0.05)
-    ncp.ash.attach(lambda data: sent.append(decode(data)))
-    ncp.ash.data_received(RST)
-    ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004")))
-    ncp.ash.data_received(_host_ack(1))
+    ncp = _linked_ncp(sent)
     ncp.ash.send(bytes.fromhex("0090190090"))  # our callback, outstanding: the next response must wait
     ncp.ash.data_received(host_data(1, 1, bytes.fromhex("01000004")))  # ACK owed for frame 1
     sent.clear()
@@ -428,12 +431,8 @@ async def test_an_owed_ack_is_sent_once_and_a_reset_or_a_duplicate_pays_it():
 def test_an_owed_ack_timer_left_on_an_ended_loop_does_not_block_the_next():
     import asyncio
 
-    ncp = EmulatedNcp(13, eui64="00:0d:6f:00:00:00:00:01", ash_ack_delay=0.05)
     sent: list[object] = []
-    ncp.ash.attach(lambda data: sent.append(decode(data)))
-    ncp.ash.data_received(RST)
-    ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004")))
-    ncp.ash.data_received(_host_ack(1))
+    ncp = _linked_ncp(sent)
 
     async def first() -> None:
         ncp.ash.send(bytes.fromhex("0090190090"))  # our callback, never acknowledged: responses stay queued
