@@ -31,7 +31,7 @@ from harness.coverage_file import load_coverage_db
 from harness.dcc_keystore import bench_keystore, dcc_signatures
 from harness.drivers.base import JoinedDevice
 from harness.drivers.ezsp import EzspCoordinator
-from harness.drivers.ezsp_config import not_in_force
+from harness.drivers.ezsp_config import ConfigReport, not_in_force
 from harness.bench import clean_state
 from harness.bench.identity import identity_problems, network_config
 from harness.drivers.operator import Operator, OperatorAction, RecordedOperator, ScriptedOperator, make_operator
@@ -287,7 +287,7 @@ class Bench:
         if self.han is not None:
             self.han.start()  # emulated meters power on and scan; they join only once permitted with their key
 
-    async def _ezsp_config_in_force(self) -> dict[str, dict[str, int | None]]:
+    async def _ezsp_config_in_force(self) -> ConfigReport:
         """The rig's coordinator.ezsp_config read back from the NCP: recorded, and a value not in force is a warning
         in the log and the timeline (bellows itself only logs the refusal at DEBUG)."""
         requested = self.rig.coordinator.ezsp_config_overrides

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from harness.bench.identity import expected_eui64, identity_problems
-from harness.drivers.ezsp_config import not_in_force
+from harness.drivers.ezsp_config import ConfigReport, not_in_force
 from harness.drivers.probe import NcpInfo, is_local_device, local_device_path, probe_ncp
 from harness.errors import HarnessError, RigError
 from harness.rig import DeviceSpec, Rig, RigFileError, load_rig
@@ -140,7 +140,7 @@ async def _probe_emulated(rig: Rig, timeout: float) -> tuple[NcpInfo, str]:
     return info, f"emulated NCP over {c.transport} {url}"
 
 
-def check_ezsp_config(report: dict[str, dict[str, int | None]]) -> Check:
+def check_ezsp_config(report: ConfigReport) -> Check:
     """coordinator.ezsp_config as the NCP took it: each value the rig asks for must be in force (a 7.x NCP refuses
     to raise a table above its build, and bellows only logs that at DEBUG)."""
     problems = not_in_force(report)

@@ -39,7 +39,7 @@ import zigpy.zdo.types as zdo_t
 from zigpy.zcl import foundation
 
 from harness.drivers.base import CoordinatorInfo, JoinedDevice
-from harness.drivers.ezsp_config import config_in_force
+from harness.drivers.ezsp_config import ConfigReport, config_in_force
 from harness.errors import HarnessError, JoinTimeout, LinkError
 
 __all__ = [
@@ -388,7 +388,7 @@ class EzspCoordinator:
         results = server.results.get(zt.EUI64(eui64), []) if server is not None else []
         return bool(results) and results[-1].outcome.success
 
-    async def ezsp_config_in_force(self, requested: Mapping[str, int | None]) -> dict[str, dict[str, int | None]]:
+    async def ezsp_config_in_force(self, requested: Mapping[str, int | None]) -> ConfigReport:
         """The rig's EZSP configuration values as the NCP holds them now (harness/drivers/ezsp_config.py)."""
         app = self._require_app()
         return await self._run("read back the EZSP configuration", config_in_force(app._ezsp, requested))

@@ -36,7 +36,7 @@ import bellows.types as bt
 import zigpy.types as zt
 
 from harness.drivers.ezsp import _DEVICE_SCHEMA, SE_PROFILE
-from harness.drivers.ezsp_config import write_and_read_back
+from harness.drivers.ezsp_config import ConfigReport, write_and_read_back
 from harness.emulation.devices._clusters import add_basic, add_metering
 from harness.emulation.zcl_server import ZclEndpoint
 from harness.errors import HarnessError, JoinTimeout, LinkError
@@ -91,7 +91,7 @@ class MeterStick:
                  summation: int = 0, ezsp_config: Mapping[str, int | None] | None = None) -> None:
         self.port = port
         self.ezsp_config = dict(ezsp_config or {})  # the rig's coordinator.ezsp_config, over bellows' defaults
-        self.ezsp_config_report: dict[str, dict[str, int | None]] = {}  # as the NCP took it (ezsp_config.py)
+        self.ezsp_config_report: ConfigReport = {}  # as the NCP took it (ezsp_config.py)
         self._link_key = zt.KeyData(bytes(link_key))
         self.device_config = _DEVICE_SCHEMA({"path": port, "baudrate": baudrate, "flow_control": flow_control})
         self.channels = tuple(channels)

@@ -28,7 +28,7 @@ import zigpy.config
 from bellows.exception import EzspError, InvalidCommandError
 
 from harness.drivers.cbke_server import StickCbkeData, read_stick_cbke
-from harness.drivers.ezsp_config import write_and_read_back
+from harness.drivers.ezsp_config import ConfigReport, write_and_read_back
 from harness.errors import LinkError, RigError
 
 FLOW_CONTROLS = ("software", "hardware", "none")
@@ -59,7 +59,7 @@ class NcpInfo:
     network: NetworkSummary | None  # None: the NCP has no stored network
     cbke: StickCbkeData | None = None  # CBKE suite 2: the stick's certificate (issuer, subject), or why none
     # the rig's coordinator.ezsp_config, written as bellows writes it and read back (drivers/ezsp_config.py)
-    ezsp_config: dict[str, dict[str, int | None]] | None = None
+    ezsp_config: ConfigReport | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
