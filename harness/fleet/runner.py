@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.fleet import plot, staging
+from harness.fleet.params import run_order
 from harness.fleet.story import FRAME_LOGS
 from harness.fleet.summary import summarise, table
 from harness.fleet.worker import WorkerJob, uvloop_available, worker_main
@@ -77,10 +78,18 @@ class Progress:
             self.stream.write("\n")
 
 
-def _jobs(options: FleetOptions, root: Path, cbke_ca: CertificateAuthority, stage: Path | None) -> list[WorkerJob]:
+def _context() -> Any:
+    # fork: the workers inherit the imported harness, bellows and zigpy instead of importing them again.
+    return multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+
+
+def _jobs(options: FleetOptions, root: Path, cbke_ca: CertificateAuthority, stage: Path | None,
+          cursor: Any) -> list[WorkerJob]:
+    """Every worker's job: the run's order of premises and the cursor they all take the next one from."""
     workers = max(1, min(options.workers, options.premises or 1))
+    order = run_order(options.seed, options.premises, control_rate=options.control_rate)
     return [WorkerJob(rig_path=options.rig, root=str(root), seed=options.seed, cbke_ca=cbke_ca,
-                      indices=tuple(range(w, options.premises, workers)), concurrency=options.concurrency,
+                      indices=order, cursor=cursor, concurrency=options.concurrency,
                       control_rate=options.control_rate, sample_every=options.sample_every,
                       no_join_window=options.no_join_window, frame_log=options.frame_log,
                       formed_start=options.formed_start, reveal_secrets=options.reveal_secrets,
@@ -110,13 +119,14 @@ def run_fleet(options: FleetOptions, *, progress: IO[str] | str | None = STDERR)
     cbke_ca = CertificateAuthority.generate()
     curve_backend = curve.backend_name()  # chosen here, so forked workers inherit the choice
     stage = staging.open_stage(location)
+    context = _context()
     try:
-        jobs = _jobs(options, root, cbke_ca, stage)
-        records, workers_memory, wall = _run_workers(options, jobs, out, progress)
+        jobs = _jobs(options, root, cbke_ca, stage, context.Value("q", 0))
+        records, workers_memory, wall = _run_workers(options, jobs, out, progress, context)
     finally:
         # Bundles still staged belong to premises a dead worker never finished (or to an interrupted run).
         recovered = staging.recover(stage, root)
-    # A worker that died took its unfinished premises with it: they are failures, not silently missing.
+    # A worker that died took the premises it had started with it: they are failures, not silently missing.
     seen = {r["index"] for r in records}
     with (out / "records.jsonl").open("a", encoding="utf-8") as sink:
         for index in range(options.premises):
@@ -146,12 +156,9 @@ def run_fleet(options: FleetOptions, *, progress: IO[str] | str | None = STDERR)
     return summary
 
 
-def _run_workers(options: FleetOptions, jobs: list[WorkerJob], out: Path, progress: IO[str] | str | None
-                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float]:
+def _run_workers(options: FleetOptions, jobs: list[WorkerJob], out: Path, progress: IO[str] | str | None,
+                 context: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float]:
     """Start the worker processes and collect their records (written to records.jsonl as they come)."""
-    # fork: the workers inherit the imported harness, bellows and zigpy instead of importing them again.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
     queue = context.Queue()
     stream = sys.stderr if progress == STDERR else progress
     bar = Progress(options.premises, stream) if stream is not None and not isinstance(stream, str) else None

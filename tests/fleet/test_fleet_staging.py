@@ -68,14 +68,14 @@ def test_a_dead_workers_bundles_are_recovered_from_the_stage(tmp_path: Path, mon
     summary = run_fleet(FleetOptions(rig=str(EMULATED_RIG), premises=4, workers=2, seed=3, out=out, sample_every=0,
                                      concurrency=1, cbke=False, staging=str(location)), progress=None)
     records = {r["index"]: r for r in map(json.loads, (out / "records.jsonl").read_text().splitlines())}
-    assert records[0]["outcome"] == records[2]["outcome"] == "passed"
+    # The other worker ran everything the dead one had not started (one shared order, harness/fleet/worker.py).
+    assert records[0]["outcome"] == records[2]["outcome"] == records[3]["outcome"] == "passed"
     lost = records[1]
     assert lost["outcome"] == "failed" and lost["cause"] == "worker process died"
-    assert records[3]["cause"] == "worker process died" and records[3]["bundle"] is None  # never started
     bundle = out / "premises" / lost["bundle"]
     assert json.loads((bundle / "record.json").read_text())["outcome"] == "incomplete"
     assert "test.about_to_die" in (bundle / "timeline.jsonl").read_text()
-    assert summary["failed_by_cause"] == {"worker process died": 2}
+    assert summary["failed_by_cause"] == {"worker process died": 1}
     assert list(location.iterdir()) == []
 
 
