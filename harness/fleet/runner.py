@@ -215,6 +215,7 @@ def _memory(workers: list[dict[str, Any]]) -> dict[str, Any]:
     if collectors:  # how the workers' cyclic collector ran (harness/fleet/worker.py GC_THRESHOLDS)
         memory["gc"] = {"thresholds": collectors[0]["thresholds"],
                         "frozen_objects": max(c["frozen_objects"] for c in collectors),
+                        "middle_collections": sum(c.get("middle_collections", 0) for c in collectors),
                         "full_collections": sum(c["full_collections"] for c in collectors)}
     return memory
 

@@ -153,6 +153,7 @@ def test_the_fleet_runs_cbke_under_one_run_ca_over_the_in_process_line(tmp_path,
     # the worker process ran with the fleet's collector settings: its start frozen, full collections rarer
     assert summary["memory"]["gc"]["thresholds"] == list(GC_THRESHOLDS)
     assert summary["memory"]["gc"]["frozen_objects"] > 10_000
+    assert summary["memory"]["gc"]["middle_collections"] == 0  # 3 premises: far from GC_THRESHOLDS[1] young ones
     from harness.zigbee.cbke import curve
     assert summary["curve_backend"] == curve.backend_name() != ""  # tests/zigbee/conftest.py demands libcrypto in CI
     assert (f"path: bellows over the loop line, CBKE on (curve: {summary['curve_backend']}), uvloop event loop"
