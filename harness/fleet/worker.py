@@ -1,8 +1,8 @@
-"""One worker process of the fleet: an event loop running its share of the premises, a few at a time.
+"""One worker process of the fleet: an event loop running premises, a few at a time.
 
 Premises run concurrently inside the loop (each its own bench, NCP and HAN; their frame logs kept apart by
 harness/bench/frame_log.py) up to `concurrency`; each finished premises' record goes to the parent at once, so the
-progress bar moves and a worker that dies loses only the premises it had not finished.
+progress bar moves and a worker that dies loses only the premises it had started and not finished.
 
 The run's workers take their premises one at a time from one shared order (`WorkerJob.cursor`), not from a share
 fixed at the start: a worker that gets ahead takes more, so none sits idle while another still has a queue (with
@@ -17,7 +17,7 @@ import dataclasses
 import gc
 import logging
 import resource
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,24 +52,38 @@ class WorkerJob:
     cursor: Any = None  # a multiprocessing Value shared by the run's workers: the position in `indices` taken next
 
 
-# How long a worker waits for the shared cursor's lock: held for a read and a write, so only a worker killed while
-# holding it makes anyone wait this long. The waiting worker then starts nothing more; the parent records what
-# nobody ran as lost with the dead worker.
+# How long a worker tries for the shared cursor's lock: held for a read and a write, so only a worker killed while
+# holding it makes anyone wait this long. The worker then starts nothing more (none of its lanes waits again); the
+# parent records what nobody ran as lost with the dead worker.
 CURSOR_WAIT_S = 10.0
+CURSOR_RETRY_S = 0.001  # the lock is tried without blocking, so the premises in flight keep running meanwhile
 
 
-def _taker(job: WorkerJob) -> Callable[[], int | None]:
+def _taker(job: WorkerJob) -> Callable[[], Awaitable[int | None]]:
     """The next premises this worker runs, None when there is none left."""
     if job.cursor is None:
         own = iter(job.indices)
-        return lambda: next(own, None)
-    cursor, order = job.cursor, job.indices
 
-    def take() -> int | None:
-        lock = cursor.get_lock()
-        if not lock.acquire(timeout=CURSOR_WAIT_S):
-            LOGGER.warning("the fleet's shared cursor stayed locked for %.0f s (a worker died holding it): this "
-                           "worker starts no more premises", CURSOR_WAIT_S)
+        async def take_own() -> int | None:
+            return next(own, None)
+
+        return take_own
+    cursor, order = job.cursor, job.indices
+    lock = cursor.get_lock()
+    stuck = False
+
+    async def take() -> int | None:
+        nonlocal stuck
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CURSOR_WAIT_S
+        while not stuck and not lock.acquire(False):
+            if loop.time() >= deadline:
+                stuck = True
+                LOGGER.warning("the fleet's shared cursor stayed locked for %.0f s (a worker died holding it): this "
+                               "worker starts no more premises", CURSOR_WAIT_S)
+            else:
+                await asyncio.sleep(CURSOR_RETRY_S)
+        if stuck:
             return None
         try:
             position = cursor.value
@@ -102,13 +116,14 @@ def quiet_logging() -> None:
 # those cost 1.5-1.7 s of 21 s over 300 premises; a young collection every 50,000 allocations (a few dozen a run)
 # and a middle one every 20 of those, 0.7-1.4 s, and the worker 1-4 % less CPU side by side (docs/performance.md).
 # The price is memory: cyclic garbage waits longer to be freed (about +30 MiB per worker at its peak, +70 MiB in all).
-# A middle collection runs after 50 young ones, not 20. What it finds is nearly all garbage: a finished premises
+# Since then a middle collection runs after 50 young ones, not 20. What it finds is nearly all garbage: a finished premises
 # leaves ~2,200 objects in reference cycles (its NCP's command log, its zigpy application's state, its timeline),
 # and after 300 premises a middle collection found 682,573 unreachable objects and took 0.9 s (1.3 us an object,
 # walking and freeing). 35 young collections carry a worker through 500 premises, so a 1,000-premises run needs no
 # middle collection at all: the last premises' garbage goes with the worker process, which multiprocessing ends with
-# os._exit (nothing walks it). Side by side on 1,000 premises: 8-9 % more premises/s in 5 of 6 rounds; the worker's
-# peak 211 -> 277 MiB; at 1,500 premises a worker 260 -> 379 MiB (a middle collection every ~700 premises bounds it).
+# os._exit where it forks (nothing walks it; a spawned worker's interpreter shutdown would). Side by side on 1,000
+# premises: 1.08, 1.09, 0.98 times the premises/s (and 1.00-1.17 in 6 rounds with 100); the worker's peak
+# 211 -> 277 MiB; at 1,500 premises 260 -> 379 MiB (a middle collection every ~700 premises bounds it).
 GC_THRESHOLDS = (50_000, 50, 100)
 
 
@@ -139,6 +154,7 @@ async def run_job(job: WorkerJob, report: Callable[[dict[str, Any]], None],
     baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     collections_before = [generation["collections"] for generation in gc.get_stats()]  # a fork inherits the counts
     take = _taker(job)
+    started = 0
 
     async def one(index: int) -> None:
         params = draw(job.seed, index, control_rate=job.control_rate)
@@ -156,14 +172,18 @@ async def run_job(job: WorkerJob, report: Callable[[dict[str, Any]], None],
         report(record)
 
     async def lane() -> None:  # one premises at a time; `concurrency` lanes run side by side
-        while (index := take()) is not None:
+        nonlocal started
+        me = asyncio.current_task()
+        # one() records a cancelled premises as failed rather than raise; the lane then stops, as the worker does
+        while not (me is not None and me.cancelling()) and (index := await take()) is not None:
+            started += 1
             await one(index)
 
     await asyncio.gather(*(lane() for _ in range(max(1, job.concurrency))))
     # Peak resident memory above the worker's baseline, shared by the premises that were in flight together.
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     report({"_worker": {"baseline_kb": baseline_kb, "peak_kb": peak_kb,
-                        "in_flight": min(max(1, job.concurrency), len(job.indices) or 1),
+                        "in_flight": min(max(1, job.concurrency), started or 1),
                         "gc": {"thresholds": list(gc.get_threshold()), "frozen_objects": gc.get_freeze_count(),
                                "middle_collections": gc.get_stats()[1]["collections"] - collections_before[1],
                                "full_collections": gc.get_stats()[2]["collections"] - collections_before[2]}}})

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import logging
 import multiprocessing
 import os
+import time
+from typing import Any
 
 import pytest
 
-from harness.fleet import worker
+from harness.fleet import runner, worker
 from harness.fleet.params import WAITING_CONTROLS, draw_fleet, run_order
 from harness.fleet.worker import WorkerJob
 
@@ -46,32 +51,50 @@ def test_the_default_run_has_waiting_controls_to_place():
     assert sum(p.control in WAITING_CONTROLS for p in draw_fleet(0, 1000, control_rate=0.05)) > 10
 
 
+def _take(take: Any) -> int | None:
+    return asyncio.run(take())
+
+
 def test_without_a_cursor_a_worker_runs_its_own_indices_in_order():
     take = worker._taker(_job((5, 3, 8)))
-    assert [take(), take(), take(), take()] == [5, 3, 8, None]
+    assert [_take(take) for _ in range(4)] == [5, 3, 8, None]
 
 
-def _take_all(job: WorkerJob, results: multiprocessing.Queue) -> None:
-    take = worker._taker(job)
-    taken = []
-    while (index := take()) is not None:
-        taken.append(index)
-    results.put(taken)
+def _take_all(job: WorkerJob, start: Any, results: Any) -> None:
+    async def drain() -> list[int]:
+        take = worker._taker(job)
+        taken = []
+        while (index := await take()) is not None:
+            taken.append(index)
+        return taken
+
+    start.wait()  # all processes take at once, so the lock is what keeps them apart
+    results.put(asyncio.run(drain()))
 
 
 def test_workers_sharing_a_cursor_take_each_premises_exactly_once():
     context = multiprocessing.get_context("fork")
-    order = tuple(reversed(range(300)))
+    order = tuple(reversed(range(20_000)))
     job = _job(order, context.Value("q", 0))
-    results = context.Queue()
-    processes = [context.Process(target=_take_all, args=(job, results)) for _ in range(3)]
+    start, results = context.Barrier(3), context.Queue()
+    processes = [context.Process(target=_take_all, args=(job, start, results)) for _ in range(3)]
     for process in processes:
         process.start()
-    taken = [results.get(timeout=30) for _ in processes]
+    taken = [results.get(timeout=60) for _ in processes]
     for process in processes:
         process.join(timeout=10)
-    assert sorted(i for share in taken for i in share) == list(range(300))  # none twice, none missed
+    assert all(taken)  # they did take side by side
+    assert sorted(i for share in taken for i in share) == list(range(20_000))  # none twice, none missed
     assert all(share == sorted(share, reverse=True) for share in taken)  # each in the run's order
+
+
+def test_the_fleet_gives_every_worker_the_run_order_and_one_cursor(tmp_path):
+    options = runner.FleetOptions(rig="rigs/emulated.yaml", premises=300, workers=2, seed=0, control_rate=0.2)
+    cursor = multiprocessing.get_context("fork").Value("q", 0)
+    jobs = runner._jobs(options, tmp_path, None, None, cursor)  # type: ignore[arg-type]
+    assert len(jobs) == 2
+    assert all(job.indices == run_order(0, 300, control_rate=0.2) != tuple(range(300)) for job in jobs)
+    assert all(job.cursor is cursor for job in jobs)
 
 
 def _die_holding(cursor: object) -> None:
@@ -84,10 +107,49 @@ def test_a_cursor_locked_by_a_dead_worker_stops_taking_and_says_why(monkeypatch,
     context = multiprocessing.get_context("fork")
     cursor = context.Value("q", 0)
     take = worker._taker(_job((1, 2), cursor))
-    assert take() == 1
+    assert _take(take) == 1
     dead = context.Process(target=_die_holding, args=(cursor,))
     dead.start()
     dead.join(timeout=10)
+
+    async def meanwhile() -> tuple[int | None, int]:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        index = await take()
+        ticker.cancel()
+        return index, ticks
+
     with caplog.at_level(logging.WARNING, logger="harness.fleet.worker"):
-        assert take() is None
-    assert "stayed locked" in caplog.text
+        index, ticks = asyncio.run(meanwhile())
+    assert index is None and "stayed locked" in caplog.text
+    assert ticks >= 5  # the loop kept running while the lock was tried (premises in flight are not frozen)
+    began = time.monotonic()
+    assert _take(take) is None and time.monotonic() - began < 0.1  # the next lane does not wait again
+    assert caplog.text.count("stayed locked") == 1
+
+
+async def test_cancelling_a_worker_stops_its_lanes_taking_premises(monkeypatch):
+    ran: list[int] = []
+
+    async def slow_premises(rig: Any, params: Any, root: Any, **options: Any) -> dict[str, Any]:
+        ran.append(params.index)
+        await asyncio.sleep(0.1)
+        return {"index": params.index, "outcome": "passed"}
+
+    monkeypatch.setattr(worker, "run_premises", slow_premises)
+    job = dataclasses.replace(_job(tuple(range(40))), concurrency=4)
+    records: list[dict[str, Any]] = []
+    task = asyncio.create_task(worker.run_job(job, records.append, prepared=(None, None)))  # type: ignore[arg-type]
+    await asyncio.sleep(0.25)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert len(ran) <= 12  # three rounds of four lanes at most, not all 40
+    assert all(r["outcome"] in ("passed", "failed") for r in records if "index" in r)
