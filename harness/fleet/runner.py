@@ -135,8 +135,9 @@ def run_fleet(options: FleetOptions, *, progress: IO[str] | str | None = STDERR)
                         "bundle": recovered.get(index)}
                 records.append(lost)
                 sink.write(json.dumps(lost) + "\n")
-    memory = _memory(workers_memory)
+    memory = _memory([w for w in workers_memory if "peak_kb" in w])
     summary = summarise(records, wall_s=wall, workers=len(jobs), seed=options.seed, memory=memory)
+    summary["worker_errors"] = [w["error"] for w in workers_memory if "error" in w]
     summary["rig"] = options.rig
     summary["cbke"] = options.cbke
     summary["frame_log"] = options.frame_log

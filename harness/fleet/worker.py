@@ -210,11 +210,15 @@ def event_loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | N
 
 
 def worker_main(job: WorkerJob, queue: Any) -> None:
-    """Process entry point: run the job, put each record on `queue`, then None."""
+    """Process entry point: run the job, put each record on `queue`, then None. A worker that fails (its start, say)
+    says why first: the others run the premises it would have taken, and the summary still shows it failed."""
     quiet_logging()
     tune_gc()
     try:
         with asyncio.Runner(loop_factory=event_loop_factory(job.event_loop)) as runner:
             runner.run(run_job(job, queue.put))
+    except BaseException as exc:
+        queue.put({"_worker": {"error": f"{type(exc).__name__}: {exc}"[:500]}})
+        raise
     finally:
         queue.put(None)

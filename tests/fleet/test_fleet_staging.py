@@ -109,3 +109,30 @@ def test_a_bundle_that_cannot_be_moved_stays_staged_and_is_named(tmp_path: Path,
     assert staging.recover(stage, root) == {}
     assert (stage / "premises-00007-abcd" / "record.json").exists()
     assert "premises-00007-abcd" in caplog.text and str(stage) in caplog.text
+
+
+def test_a_worker_that_fails_to_start_is_named_and_the_other_runs_its_premises(tmp_path: Path, monkeypatch):
+    from harness.fleet import worker
+
+    real_prepare = worker.prepare
+    parent = os.getpid()
+
+    async def first_worker_fails(job):  # type: ignore[no-untyped-def]
+        # the two forked workers race for the first of two attempts: whichever gets it fails its start
+        claim = tmp_path / "claimed"
+        try:
+            claim.touch(exist_ok=False)
+        except FileExistsError:
+            return await real_prepare(job)
+        assert os.getpid() != parent
+        raise RuntimeError("no formed NV template")
+
+    monkeypatch.setattr(worker, "prepare", first_worker_fails)  # the forked workers inherit it
+    out = tmp_path / "fleet"
+    summary = run_fleet(FleetOptions(rig=str(EMULATED_RIG), premises=3, workers=2, seed=3, out=out, sample_every=0,
+                                     concurrency=1, cbke=False, staging="off"), progress=None)
+    assert summary["worker_errors"] == ["RuntimeError: no formed NV template"]
+    assert summary["passed"] == 3 and summary["failed"] == 0  # the other worker took all three
+    from harness.fleet.summary import table
+
+    assert "worker processes that failed" in table(summary) and "no formed NV template" in table(summary)
