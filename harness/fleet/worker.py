@@ -116,13 +116,13 @@ def quiet_logging() -> None:
 # those cost 1.5-1.7 s of 21 s over 300 premises; a young collection every 50,000 allocations (a few dozen a run)
 # and a middle one every 20 of those, 0.7-1.4 s, and the worker 1-4 % less CPU side by side (docs/performance.md).
 # The price is memory: cyclic garbage waits longer to be freed (about +30 MiB per worker at its peak, +70 MiB in all).
-# Since then a middle collection runs after 50 young ones, not 20. What it finds is nearly all garbage: a finished premises
-# leaves ~2,200 objects in reference cycles (its NCP's command log, its zigpy application's state, its timeline),
-# and after 300 premises a middle collection found 682,573 unreachable objects and took 0.9 s (1.3 us an object,
-# walking and freeing). 35 young collections carry a worker through 500 premises, so a 1,000-premises run needs no
-# middle collection at all: the last premises' garbage goes with the worker process, which multiprocessing ends with
-# os._exit where it forks (nothing walks it; a spawned worker's interpreter shutdown would). Side by side on 1,000
-# premises: 1.08, 1.09, 0.98 times the premises/s (and 1.00-1.17 in 6 rounds with 100); the worker's peak
+# Since then a middle collection runs after 50 young ones, not 20. What it finds is nearly all garbage: a finished
+# premises leaves ~2,200 objects in reference cycles (its NCP's command log, its zigpy application's state, its
+# timeline), and after 300 premises a middle collection found 682,573 unreachable objects and took 0.9 s (1.3 us
+# an object, walking and freeing). 35 young collections carry a worker through 500 premises, so a 1,000-premises run
+# needs no middle collection at all: the last premises' garbage goes with the worker process, which multiprocessing
+# ends with os._exit where it forks (nothing walks it; a spawned worker's interpreter shutdown would). Side by side
+# on 1,000 premises: 1.08, 1.09, 0.98 times the premises/s (and 1.00-1.17 in 6 rounds with 100); the worker's peak
 # 211 -> 277 MiB; at 1,500 premises 260 -> 379 MiB (a middle collection every ~700 premises bounds it).
 GC_THRESHOLDS = (50_000, 50, 100)
 
