@@ -304,11 +304,7 @@ class NcpAsh:
         corrupt = self._corrupt_data > 0
         if corrupt:
             self._corrupt_data -= 1
-        sent = self._outstanding
-        self._write_frame(sent, corrupt=corrupt)
-        if self._ack_owed and sent.ack_num == self._rx_seq:  # not a host frame that arrived during the write
-            self._ack_carried()
-        self._start_timer()
+        self._send_outstanding(corrupt=corrupt)
 
     def _retransmit(self) -> None:
         outstanding = self._outstanding
@@ -317,9 +313,14 @@ class NcpAsh:
         self._outstanding = DataFrame(outstanding.frm_num, True, self._rx_seq, outstanding.payload)
         self._attempts += 1
         self.counters.retransmissions += 1
+        self._send_outstanding()
+
+    def _send_outstanding(self, *, corrupt: bool = False) -> None:
+        """Write the outstanding DATA frame (its ackNum pays an owed acknowledgement) and time its own ACK."""
         sent = self._outstanding
-        self._write_frame(sent)
-        if self._ack_owed and sent.ack_num == self._rx_seq:
+        assert sent is not None
+        self._write_frame(sent, corrupt=corrupt)
+        if self._ack_owed and sent.ack_num == self._rx_seq:  # not a host frame that arrived during the write
             self._ack_carried()
         self._start_timer()
 
