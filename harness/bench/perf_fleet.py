@@ -77,7 +77,7 @@ def layer_profile(rig_path: str, premises: int, root: Path, *, frame_log: str = 
 
     from harness.bench.cpu_layers import LayerSampler
     from harness.fleet import worker
-    from harness.fleet.worker import WorkerJob, event_loop_factory, prepare, quiet_logging, run_job, uvloop_available
+    from harness.fleet.worker import WorkerJob, default_event_loop, event_loop_factory, prepare, quiet_logging, run_job
     from harness.zigbee.cbke.certificate import CertificateAuthority
 
     quiet_logging()
@@ -85,7 +85,7 @@ def layer_profile(rig_path: str, premises: int, root: Path, *, frame_log: str = 
     job = WorkerJob(rig_path=rig_path, root=str(root), seed=0, indices=tuple(range(premises)), concurrency=25,
                     control_rate=0.0, sample_every=0, no_join_window=2.0, frame_log=frame_log, formed_start=True,
                     reveal_secrets=False, cbke_ca=CertificateAuthority.generate(), transport="loop", cbke=cbke,
-                    event_loop="uvloop" if uvloop_available() else "asyncio")
+                    event_loop=default_event_loop())
     records: list[dict] = []
     sampler = LayerSampler()
     with asyncio.Runner(loop_factory=event_loop_factory(job.event_loop)) as runner:

@@ -39,7 +39,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-TARGET_PER_S = 1000 / 30
+from harness.bench.perf_fleet import TARGET_PER_S
+
 CORES = 2
 DEFAULT_RIG = "rigs/emulated.yaml"
 _SUMMARY = re.compile(rb"^(?:summary|totals):\s*(\d+)", re.MULTILINE)
@@ -91,7 +92,7 @@ def per_premises(small: tuple[int, int], large: tuple[int, int]) -> float:
 # ---- the child: one fleet worker's path, in this process ------------------------------------------------------
 
 def _child(rig_path: str, premises: int, in_flight: int, root: str) -> dict[str, object]:
-    from harness.fleet.worker import WorkerJob, event_loop_factory, quiet_logging, run_job, tune_gc, uvloop_available
+    from harness.fleet.worker import WorkerJob, default_event_loop, event_loop_factory, quiet_logging, run_job, tune_gc
     from harness.zigbee.cbke.certificate import CertificateAuthority
 
     quiet_logging()
@@ -99,7 +100,7 @@ def _child(rig_path: str, premises: int, in_flight: int, root: str) -> dict[str,
     job = WorkerJob(rig_path=rig_path, root=root, seed=0, indices=tuple(range(premises)), concurrency=in_flight,
                     control_rate=0.0, sample_every=0, no_join_window=2.0, frame_log="deferred", formed_start=True,
                     reveal_secrets=False, cbke_ca=CertificateAuthority.generate(), transport="loop", cbke=True,
-                    event_loop="uvloop" if uvloop_available() else "asyncio")
+                    event_loop=default_event_loop())
     records: list[dict[str, object]] = []
     start = os.times().user  # user time: what callgrind counts instructions of
     with asyncio.Runner(loop_factory=event_loop_factory(job.event_loop)) as runner:

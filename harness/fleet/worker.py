@@ -197,6 +197,11 @@ def uvloop_available() -> bool:
     return True
 
 
+def default_event_loop() -> str:
+    """The workers' loop when none is asked for: uvloop where it is installed, else asyncio."""
+    return "uvloop" if uvloop_available() else "asyncio"
+
+
 def event_loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     """The worker's event loop: CPython's own, or uvloop's (libuv; call_soon, timers and futures in C, about 10 %
     more premises per second, measured by harness/bench/perf_fleet.py). The protocol code is the same on both."""
