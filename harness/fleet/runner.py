@@ -21,7 +21,7 @@ from harness.fleet import plot, staging
 from harness.fleet.params import run_order
 from harness.fleet.story import FRAME_LOGS
 from harness.fleet.summary import summarise, table
-from harness.fleet.worker import WorkerJob, uvloop_available, worker_main
+from harness.fleet.worker import WorkerJob, default_event_loop, worker_main
 from harness.zigbee.cbke import curve
 from harness.zigbee.cbke.certificate import CertificateAuthority
 
@@ -103,7 +103,7 @@ STDERR = "stderr"  # the progress bar goes to whatever sys.stderr is when the fl
 
 def _event_loop(options: FleetOptions) -> str:
     if options.event_loop == "auto":
-        return "uvloop" if uvloop_available() else "asyncio"
+        return default_event_loop()
     return options.event_loop
 
 
@@ -122,7 +122,7 @@ def run_fleet(options: FleetOptions, *, progress: IO[str] | str | None = STDERR)
     context = _context()
     try:
         jobs = _jobs(options, root, cbke_ca, stage, context.Value("q", 0))
-        records, workers_memory, wall = _run_workers(options, jobs, out, progress, context)
+        records, worker_reports, wall = _run_workers(options, jobs, out, progress, context)
     finally:
         # Bundles still staged belong to premises a dead worker never finished (or to an interrupted run).
         recovered = staging.recover(stage, root)
@@ -135,9 +135,9 @@ def run_fleet(options: FleetOptions, *, progress: IO[str] | str | None = STDERR)
                         "bundle": recovered.get(index)}
                 records.append(lost)
                 sink.write(json.dumps(lost) + "\n")
-    memory = _memory([w for w in workers_memory if "peak_kb" in w])
+    memory = _memory([w for w in worker_reports if "peak_kb" in w])
     summary = summarise(records, wall_s=wall, workers=len(jobs), seed=options.seed, memory=memory)
-    summary["worker_errors"] = [w["error"] for w in workers_memory if "error" in w]
+    summary["worker_errors"] = [w["error"] for w in worker_reports if "error" in w]
     summary["rig"] = options.rig
     summary["cbke"] = options.cbke
     summary["frame_log"] = options.frame_log
@@ -159,7 +159,8 @@ def run_fleet(options: FleetOptions, *, progress: IO[str] | str | None = STDERR)
 
 def _run_workers(options: FleetOptions, jobs: list[WorkerJob], out: Path, progress: IO[str] | str | None,
                  context: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float]:
-    """Start the worker processes and collect their records (written to records.jsonl as they come)."""
+    """Start the worker processes and collect their records (written to records.jsonl as they come) and their own
+    reports (memory and collector figures, or why a worker failed)."""
     queue = context.Queue()
     stream = sys.stderr if progress == STDERR else progress
     bar = Progress(options.premises, stream) if stream is not None and not isinstance(stream, str) else None
@@ -169,7 +170,7 @@ def _run_workers(options: FleetOptions, jobs: list[WorkerJob], out: Path, progre
     for process in processes:
         process.start()
     records: list[dict[str, Any]] = []
-    workers_memory: list[dict[str, Any]] = []
+    worker_reports: list[dict[str, Any]] = []
     finished_workers = 0
     failed = 0
     try:
@@ -185,7 +186,7 @@ def _run_workers(options: FleetOptions, jobs: list[WorkerJob], out: Path, progre
                     finished_workers += 1
                     continue
                 if "_worker" in item:
-                    workers_memory.append(item["_worker"])
+                    worker_reports.append(item["_worker"])
                     continue
                 item["done_at_s"] = round(time.perf_counter() - started, 3)
                 records.append(item)
@@ -204,7 +205,7 @@ def _run_workers(options: FleetOptions, jobs: list[WorkerJob], out: Path, progre
     wall = time.perf_counter() - started
     if bar is not None:
         bar.finish()
-    return records, workers_memory, wall
+    return records, worker_reports, wall
 
 
 def _memory(workers: list[dict[str, Any]]) -> dict[str, Any]:
@@ -216,7 +217,7 @@ def _memory(workers: list[dict[str, Any]]) -> dict[str, Any]:
     if collectors:  # how the workers' cyclic collector ran (harness/fleet/worker.py GC_THRESHOLDS)
         memory["gc"] = {"thresholds": collectors[0]["thresholds"],
                         "frozen_objects": max(c["frozen_objects"] for c in collectors),
-                        "middle_collections": sum(c.get("middle_collections", 0) for c in collectors),
+                        "middle_collections": sum(c["middle_collections"] for c in collectors),
                         "full_collections": sum(c["full_collections"] for c in collectors)}
     return memory
 
