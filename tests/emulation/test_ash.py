@@ -6,6 +6,9 @@ RSTACK and version(4) bytes match a real EFR32 (bellows#193) and zigbee-herdsman
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 import bellows.types as t
 import pytest
 from bellows.ash import AckFrame, AshProtocol, DataFrame, NakFrame, RStackFrame, Reserved, parse_frame
@@ -314,8 +317,6 @@ def _host_ack(ack_num: int) -> bytes:
 async def test_the_ack_timeout_runs_from_the_frame_it_retransmits_not_from_an_earlier_one():
     """UG101: the NCP retransmits a DATA frame T_RX_ACK after sending *that* frame. The NCP keeps one timer handle
     across frames and only moves its deadline, so a handle armed for an earlier frame must not fire early."""
-    import asyncio
-
     loop = asyncio.get_running_loop()
     ncp = EmulatedNcp(13, eui64="00:0d:6f:00:00:00:00:01")
     ncp.ash._t_rx_ack = 0.3
@@ -342,11 +343,12 @@ async def test_the_ack_timeout_runs_from_the_frame_it_retransmits_not_from_an_ea
     assert ncp.ash.counters.retransmissions == count  # acknowledged: the lingering handle does nothing
 
 
-def _linked_ncp(sent: list[object]) -> EmulatedNcp:
+def _linked_ncp(sent: list[object] | Callable[[object], None]) -> EmulatedNcp:
     """An NCP with a 50 ms ACK delay, past RST and one acknowledged version exchange; what it writes, decoded, goes
-    to `sent`."""
+    to `sent` (a list, or a callable given each frame)."""
     ncp = EmulatedNcp(13, eui64="00:0d:6f:00:00:00:00:01", ash_ack_delay=0.05)
-    ncp.ash.attach(lambda data: sent.append(decode(data)))
+    record = sent.append if isinstance(sent, list) else sent
+    ncp.ash.attach(lambda data: record(decode(data)))
     ncp.ash.data_received(RST)
     ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004")))
     ncp.ash.data_received(_host_ack(1))
@@ -356,15 +358,9 @@ def _linked_ncp(sent: list[object]) -> EmulatedNcp:
 async def test_an_ack_that_cannot_ride_in_a_response_goes_out_t_tx_ack_delay_later():
     """UG101 T_TX_ACK_DELAY: while our callback waits for the host's ACK (window 1) the command's response cannot go
     out, so the command is acknowledged by an ACK frame after the delay, and the response follows the host's ACK."""
-    import asyncio
-
     loop = asyncio.get_running_loop()
-    ncp = EmulatedNcp(13, eui64="00:0d:6f:00:00:00:00:01", ash_ack_delay=0.05)
     sent: list[tuple[float, object]] = []
-    ncp.ash.attach(lambda data: sent.append((loop.time(), decode(data))))
-    ncp.ash.data_received(RST)
-    ncp.ash.data_received(host_data(0, 0, bytes.fromhex("00000004")))  # version: answered in DATA frm 0, ackNum 1
-    ncp.ash.data_received(_host_ack(1))
+    ncp = _linked_ncp(lambda frame: sent.append((loop.time(), frame)))  # version answered in DATA frm 0, ackNum 1
     ncp.ash.send(bytes.fromhex("0090190090"))  # a callback: DATA frm 1, not yet acknowledged by the host
     sent.clear()
     received_at = loop.time()
@@ -380,8 +376,6 @@ async def test_an_ack_that_cannot_ride_in_a_response_goes_out_t_tx_ack_delay_lat
 
 
 async def test_a_response_sent_within_the_delay_carries_the_ack_and_no_ack_frame_follows():
-    import asyncio
-
     loop = asyncio.get_running_loop()
     sent: list[object] = []
     ncp = _linked_ncp(sent)
@@ -409,8 +403,6 @@ def test_a_frame_the_ezsp_layer_chokes_on_is_still_acknowledged():
 
 
 async def test_an_owed_ack_is_sent_once_and_a_reset_or_a_duplicate_pays_it():
-    import asyncio
-
     sent: list[object] = []
     ncp = _linked_ncp(sent)
     ncp.ash.send(bytes.fromhex("0090190090"))  # our callback, outstanding: the next response must wait
@@ -429,8 +421,6 @@ async def test_an_owed_ack_is_sent_once_and_a_reset_or_a_duplicate_pays_it():
 
 
 def test_an_owed_ack_timer_left_on_an_ended_loop_does_not_block_the_next():
-    import asyncio
-
     sent: list[object] = []
     ncp = _linked_ncp(sent)
 
