@@ -5,11 +5,14 @@ every event and frame is on disk as it happens (a crash keeps everything up to t
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import weakref
 from pathlib import Path
 
 from harness.emulation.medium import Medium, PcapSniffer
 from harness.evidence.bundle import EvidenceBundle
+from harness.evidence.deferred_write import DeferredWrite
 from harness.evidence.pcap import read_pcap
 from harness.zigbee.mac import MacFrame
 
@@ -48,11 +51,6 @@ async def test_a_batched_timeline_is_at_most_one_interval_behind_and_complete_on
 async def test_a_write_done_by_its_owner_cancels_the_armed_timer_and_lets_the_owner_go(tmp_path: Path) -> None:
     """A closed bundle must not stay reachable from the event loop for an interval (in the fleet, the timeline's
     clock reaches the whole finished bench)."""
-    import gc
-    import weakref
-
-    from harness.evidence.deferred_write import DeferredWrite
-
     writes: list[int] = []
 
     class Owner:

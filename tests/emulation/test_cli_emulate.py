@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import signal
 import subprocess
@@ -115,8 +116,6 @@ def test_port_in_use_and_unwritable_capture_exit_2_without_a_traceback(tmp_path:
 @pytest.mark.parametrize(("delay", "acks"), [("0", True), ("0.02", False)])
 async def test_ash_ack_delay_decides_whether_bellows_sees_ack_frames(delay: str, acks: bool, caplog):
     """0: an ACK frame for every command (the old behaviour); UG101's 20 ms: the response's ackNum, no ACK frame."""
-    import logging
-
     proc, path = await start_emulator("--pty", "--ezsp", "13", "--ash-ack-delay", delay)
     try:
         async with bellows_app(path) as app:

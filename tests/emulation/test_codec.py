@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import enum
 import importlib
+import random
 import types
 
 import bellows.types as t
 import pytest
 import zigpy.types as zt
+from bellows.ezsp import EZSP
 
-from harness.emulation.ncp.codec import EzspCodec, HeaderFormat
+from harness.emulation.ncp.codec import EzspCodec, HeaderFormat, _int_read_layout, parse_fields
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -192,12 +194,6 @@ def test_an_octet_list_field_is_its_octets_and_refuses_what_the_type_refuses():
 def test_command_parameters_parse_as_bellows_deserialize_dict_would():
     """parse_fields reads plain integer fields itself: for every command of every EZSP version, on random bodies,
     the same values of the same types, the same rest, or the same exception type as bellows' deserialize_dict."""
-    import random
-
-    from bellows.ezsp import EZSP
-
-    from harness.emulation.ncp.codec import _int_read_layout, parse_fields
-
     assert _int_read_layout(t.uint16_t) == (2, "little", False) and _int_read_layout(t.EmberStatus) is None
     rng = random.Random(11)
     checked = fast = 0
