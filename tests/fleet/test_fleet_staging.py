@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.fleet import staging, story
+from harness.fleet import staging, story, worker
 from harness.fleet.runner import FleetOptions, run_fleet
+from harness.fleet.summary import table
 from tests.fleet.premises_rigs import EMULATED_RIG
 
 pytestmark = pytest.mark.timeout(180)
@@ -112,8 +113,6 @@ def test_a_bundle_that_cannot_be_moved_stays_staged_and_is_named(tmp_path: Path,
 
 
 def test_a_worker_that_fails_to_start_is_named_and_the_other_runs_its_premises(tmp_path: Path, monkeypatch):
-    from harness.fleet import worker
-
     real_prepare = worker.prepare
     parent = os.getpid()
 
@@ -133,6 +132,4 @@ def test_a_worker_that_fails_to_start_is_named_and_the_other_runs_its_premises(t
                                      concurrency=1, cbke=False, staging="off"), progress=None)
     assert summary["worker_errors"] == ["RuntimeError: no formed NV template"]
     assert summary["passed"] == 3 and summary["failed"] == 0  # the other worker took all three
-    from harness.fleet.summary import table
-
     assert "worker processes that failed" in table(summary) and "no formed NV template" in table(summary)
