@@ -127,6 +127,29 @@ def test_frame_log_lines_lose_their_keys_and_keep_the_rest():
     assert redact_log_text(prose) == prose
 
 
+
+def test_key_dumps_found_through_the_colon_led_hint_are_exactly_those_the_full_pattern_finds():
+    """redact_text skips the full 16-octet pattern when its colon-led hint finds nothing: on texts built around dumps
+    of 14 to 18 octets, in words, after colons, beside EUI-64s, the answer is the full pattern's on every one."""
+    import random
+    import re
+
+    from harness.evidence import redaction
+
+    rng = random.Random(7)
+    pieces = ["a", "Z", "_", ":", " ", "'", "=", "\n", "0x", "00:db:12:34:56:78:90:a0", "{\"k\": ", "12:00:00"]
+    hidden = 0
+    for _ in range(3000):
+        octets = ":".join(f"{rng.randrange(256):02{rng.choice('xX')}}" for _ in range(rng.randint(14, 18)))
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 3))) + octets + \
+            "".join(rng.choice(pieces) for _ in range(rng.randint(0, 3)))
+        expected = redaction._KEY_OCTETS.sub(redaction._redact_key_octets, text)
+        assert redaction._hide_key_octets(text) == expected, text
+        hidden += expected != text
+    assert hidden > 300  # the cases include real dumps, not only near misses
+    assert re.search(redaction._KEY_OCTETS_HINT, "00:db:12:34:56:78:90:a0 and 12:00:00") is None
+
+
 JOIN_SCENARIO = '''
 from harness.bench import steps
 

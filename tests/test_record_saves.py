@@ -103,3 +103,33 @@ async def test_coalesced_bundles_still_protect_key_tables_before_the_record_list
     await asyncio.sleep(0.2)
     assert _on_disk(bundle)["secret_files"] == ["capture.pcap.zigbee_pc_keys"]
     assert table.stat().st_mode & 0o777 == 0o600
+
+
+async def test_a_discarded_bundle_is_deleted_without_its_verdict_being_written(tmp_path, monkeypatch):
+    """The fleet deletes a passing premises' bundle it does not keep: the record's final rewrite would be wasted."""
+    bundle = EvidenceBundle(tmp_path, "tests/x.py::discarded", coalesce_saves=0.05)
+    bundle.timeline.record("srv.sent", srv="8.11")
+    bundle.record.measure("late", 3.0, "s")  # arms a coalesced save
+    writes = _count_writes(monkeypatch)
+    assert bundle.discard("passed") is True
+    assert not bundle.dir.exists() and writes == []
+    await asyncio.sleep(0.1)  # the armed save was cancelled: it neither writes nor recreates the folder
+    assert writes == [] and not bundle.dir.exists()
+    assert bundle.discard("passed") is False  # once only
+
+
+async def test_a_discard_that_cannot_delete_the_folder_leaves_a_closed_truthful_bundle(tmp_path, monkeypatch):
+    bundle = EvidenceBundle(tmp_path, "tests/x.py::undeletable", coalesce_saves=0.05)
+    bundle.timeline.record("srv.sent", srv="8.11")
+    bundle.timeline.record("join", device="esme")
+
+    def half_delete(path, *args, **kwargs):
+        (path / "timeline.jsonl").unlink()  # removal fails part-way, after the timeline went
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("harness.evidence.bundle.shutil.rmtree", half_delete)
+    assert bundle.discard("passed") is False
+    on_disk = _on_disk(bundle)
+    assert on_disk["outcome"] == "passed"  # not "incomplete": the folder says how the test ended
+    kinds = [json.loads(line)["kind"] for line in (bundle.dir / "timeline.jsonl").read_text().splitlines()]
+    assert kinds == ["srv.sent", "join", "test.end"]  # every event again, not only those after the failure

@@ -66,6 +66,11 @@ class TestRecord:
     def save_pending(self) -> bool:
         return self._saves is not None and self._saves.pending
 
+    def cancel_saves(self) -> None:
+        """Forget the changes not yet written (the bundle is being deleted); later changes are saved as before."""
+        if self._saves is not None:
+            self._saves.written()
+
     def flush(self) -> None:
         """Write the record now (pending coalesced changes included)."""
         if self._saves is not None:

@@ -42,6 +42,10 @@ def _redact_nested(value: Any, reveal: bool) -> Any:
 # bellows prints a KeyData as 16 colon-separated octets (an EUI-64 has 8, so it is left alone), e.g.
 # "'plaintext_key': 66:b6:90:...:bb" (importTransientKey) or "networkKey=..." (setInitialSecurityState).
 _KEY_OCTETS = re.compile(r"\b(?:[0-9A-Fa-f]{2}:){15}[0-9A-Fa-f]{2}\b")
+# What every such dump contains: its last 15 octets, each after a colon. A pattern led by a literal is searched by
+# jumping from colon to colon; _KEY_OCTETS, led by \b and a class, is tried at every position: 136 us for a 3.7 KB
+# record without a dump, 8.5 us to find there is none (a fleet premises writes ~40 records and timeline lines).
+_KEY_OCTETS_HINT = re.compile(r":(?:[0-9A-Fa-f]{2}:){14}[0-9A-Fa-f]{2}")
 # ASH carries the same EZSP frames as raw bytes: the frame repr and the (only pseudo-randomised) wire hex.
 _ASH_EZSP_FRAME = re.compile(r"ezsp_frame=b(?P<q>['\"])(?:\\.|(?!(?P=q)).)*(?P=q)")
 _ASH_WIRE_DATA = re.compile(r"\b(?P<what>Sending data|Received data)\s+(?P<hex>[0-9A-Fa-f]+)\b")  # not "data frame"
@@ -51,6 +55,13 @@ def _redact_key_octets(match: re.Match[str]) -> str:
     return redact_hex(match.group(0).replace(":", ""))
 
 
+def _hide_key_octets(text: str) -> str:
+    """`text` with every 16-octet colon-separated dump hidden."""
+    if _KEY_OCTETS_HINT.search(text) is None:
+        return text
+    return _KEY_OCTETS.sub(_redact_key_octets, text)
+
+
 def redact_log_text(text: str) -> str:
     """A frame-log line with link and network keys hidden.
 
@@ -58,7 +69,7 @@ def redact_log_text(text: str) -> str:
     and the wire hex) may hold a key anywhere, so only their length is kept; the decoded command lines from
     bellows.ezsp.protocol say what each frame was. --reveal-secrets keeps the raw bytes.
     """
-    text = _KEY_OCTETS.sub(_redact_key_octets, text)
+    text = _hide_key_octets(text)
     text = _ASH_EZSP_FRAME.sub(lambda m: f"ezsp_frame=<{_byte_count(m.group(0))} bytes, redacted>", text)
     return _ASH_WIRE_DATA.sub(lambda m: f"{m.group('what')} <{len(m.group('hex')) // 2} bytes, redacted>", text)
 
@@ -148,7 +159,7 @@ def redact_text(text: str, *, reveal: bool = False) -> str:
     """Free text with every registered secret and every 16-octet key dump hidden (unless `reveal`)."""
     if reveal or not text:
         return text
-    return _KEY_OCTETS.sub(_redact_key_octets, SECRETS.redact(text))
+    return _hide_key_octets(SECRETS.redact(text))
 
 
 def register_install_code(text: str, label: str = "install code") -> None:

@@ -57,6 +57,7 @@ class Timeline:
         self._virtual_now = virtual_now
         self._reveal = reveal_secrets
         buffering = 1 if write_interval is None else -1
+        self._buffering = buffering
         self._file: IO[str] | None = path.open("a", buffering=buffering) if path else None
         self._flushes = DeferredWrite(self._flush, write_interval)
         self.path = path
@@ -70,9 +71,22 @@ class Timeline:
         event = TimelineEvent(kind, vt, time.time(), safe)
         self.events.append(event)
         if self._file:
-            self._file.write(redact_text(json.dumps(event.to_json()), reveal=self._reveal) + "\n")
+            self._file.write(self._line(event))
             self._flushes.changed()
         return event
+
+    def _line(self, event: TimelineEvent) -> str:
+        return redact_text(json.dumps(event.to_json()), reveal=self._reveal) + "\n"
+
+    def rewrite(self) -> None:
+        """Write the file anew from the events held, and keep it open: after a deletion of the bundle that failed
+        part-way, the file on disk holds every event again."""
+        if self.path is None:
+            return
+        self.close()
+        self._file = self.path.open("w", buffering=self._buffering)
+        self._file.writelines(self._line(event) for event in self.events)
+        self._file.flush()
 
     def _flush(self) -> None:
         if self._file:

@@ -164,11 +164,10 @@ async def run_premises(base: Rig, params: PremisesParams, root: Path, *, keep_if
     record["message"] = f"{type(failure).__name__}: {failure}"[:500] if failure is not None else ""
     record["wall_s"] = time.perf_counter() - started
     evidence.record.measure("premises_wall_time", record["wall_s"], "s")
-    evidence.close(record["outcome"], record["message"])
-    if failure is None and not keep_if_passed:
-        shutil.rmtree(evidence.dir, ignore_errors=True)
+    if failure is None and not keep_if_passed and evidence.discard(record["outcome"], record["message"]):
         record["bundle"] = None
-    else:
+    else:  # kept, or a discard that could not delete the folder (it closed the bundle with the verdict instead)
+        evidence.close(record["outcome"], record["message"])
         if stage is not None:
             try:
                 staging.keep(evidence.dir, root)

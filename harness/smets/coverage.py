@@ -183,6 +183,11 @@ class CoverageDatabase:
         for entry in premises:
             self._add(entry)
 
+    def with_clock(self, clock: Clock | None) -> CoverageDatabase:
+        """The same database on another clock: the entries (frozen) are shared, the indexes are its own."""
+        return CoverageDatabase(self._premises, self.coverage_areas, database_lag=self.database_lag, clock=clock,
+                                reference_date=self.reference_date, source=self.source)
+
     # ---- building -------------------------------------------------------------------------------------------
     def _add(self, entry: _Premises, where: str | None = None) -> None:
         where = where or self.source

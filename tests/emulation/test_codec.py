@@ -17,7 +17,8 @@ import pytest
 import zigpy.types as zt
 from bellows.ezsp import EZSP
 
-from harness.emulation.ncp.codec import EzspCodec, HeaderFormat, _int_read_layout, parse_fields
+from harness.emulation.ncp.codec import (EzspCodec, HeaderFormat, _int_read_layout, _octets_read_length,
+                                         parse_fields)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -196,7 +197,7 @@ def test_command_parameters_parse_as_bellows_deserialize_dict_would():
     the same values of the same types, the same rest, or the same exception type as bellows' deserialize_dict."""
     assert _int_read_layout(t.uint16_t) == (2, "little", False) and _int_read_layout(t.EmberStatus) is None
     rng = random.Random(11)
-    checked = fast = 0
+    checked = fast = octet_lists = 0
     for version, protocol in EZSP._BY_VERSION.items():
         for name, (_, tx_schema, _) in protocol.COMMANDS.items():
             if not isinstance(tx_schema, dict) or not tx_schema:
@@ -213,5 +214,8 @@ def test_command_parameters_parse_as_bellows_deserialize_dict_would():
                 got = parse_fields(body, tx_schema)
                 assert got == expected, (version, name, body.hex())
                 assert [type(v) for v in got[0].values()] == [type(v) for v in expected[0].values()], (version, name)
+                assert [[type(i) for i in v] for v in got[0].values() if isinstance(v, list)] == \
+                    [[type(i) for i in v] for v in expected[0].values() if isinstance(v, list)], (version, name)
                 checked += 1
-    assert checked > 1000 and fast > 100
+                octet_lists += any(_octets_read_length(typ) is not None for typ in tx_schema.values())
+    assert checked > 1000 and fast > 100 and octet_lists > 100

@@ -154,6 +154,30 @@ def test_invalid_points_are_refused() -> None:
         curve.decode_point(b"\x04" + field.to_bytes(p.x) + field.to_bytes(p.y ^ 1))
 
 
+def test_a_point_decoded_again_is_not_validated_again_and_a_refused_one_is_refused_every_time(monkeypatch) -> None:
+    decompressions: list[bytes] = []
+    real = curve.decompress
+
+    def counting(data: bytes) -> Point:
+        decompressions.append(bytes(data))
+        return real(data)
+
+    monkeypatch.setattr(curve, "decompress", counting)
+    p = curve.multiply(RNG.randrange(1, curve.N), curve.G)  # a point no other test decoded
+    assert p is not None
+    data = curve.encode_point(p)
+    assert curve.decode_point(data) == curve.decode_point(bytearray(data)) == p
+    assert decompressions == [data]
+    while True:
+        q = random_point()
+        if not curve.in_subgroup(q):
+            break
+    for _ in range(2):  # nothing cached for a refusal: each attempt validates and raises
+        with pytest.raises(InvalidPoint, match="subgroup"):
+            curve.decode_point(curve.encode_point(q))
+    assert decompressions[1:] == [curve.encode_point(q)] * 2
+
+
 def test_test_ca_issues_certificates_that_reconstruct() -> None:
     ca = CertificateAuthority.generate(bytes.fromhex("5445535443413031"))
     creds = ca.issue(bytes.fromhex("0011223344556677"), valid_from=1_700_000_000, valid_to=3600)

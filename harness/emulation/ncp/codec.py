@@ -269,14 +269,24 @@ def _octets_length(typ: Any) -> int | None:
 
 
 def parse_fields(data: bytes, schema: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
-    """bellows' deserialize_dict (each field's type reads its octets in order), with a plain integer field read
-    here: the same value of the same type as FixedIntType.deserialize gives, without its per-call checks (octets
-    read from the wire are in range by construction). The same ValueError when the data runs out."""
+    """bellows' deserialize_dict (each field's type reads its octets in order), with a plain integer field and a
+    fixed list of octets (EUI64, KeyData, a certificate) read here: the same value of the same type, items
+    included, as FixedIntType.deserialize and FixedList.deserialize give, without their per-octet calls and checks
+    (octets read from the wire are in range by construction). The same ValueError when the data runs out."""
     result: dict[str, Any] = {}
     for key, typ in schema.items():
         layout = _int_read_layout(typ)
         if layout is None:
-            result[key], data = typ.deserialize(data)
+            length = _octets_read_length(typ)
+            if length is None:
+                result[key], data = typ.deserialize(data)
+                continue
+            if len(data) < length:
+                raise ValueError(f"Data is too short to contain {length} bytes")
+            octets = list.__new__(typ)
+            list.extend(octets, [int.__new__(zt.uint8_t, octet) for octet in data[:length]])
+            result[key] = octets
+            data = data[length:]
             continue
         size, order, signed = layout
         if len(data) < size:
@@ -293,6 +303,15 @@ def _int_read_layout(typ: Any) -> tuple[int, Any, bool] | None:
     if layout is None or getattr(typ.deserialize, "__func__", None) is not zt.FixedIntType.deserialize.__func__:
         return None
     return layout[2], layout[3], layout[4]
+
+
+@functools.cache
+def _octets_read_length(typ: Any) -> int | None:
+    """The length of a fixed list of uint8 that FixedList.deserialize reads (one uint8_t per octet), else None."""
+    length = _octets_length(typ)
+    if length is None or getattr(typ.deserialize, "__func__", None) is not zt.FixedList.deserialize.__func__:
+        return None
+    return length
 
 
 @functools.cache
