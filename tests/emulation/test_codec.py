@@ -17,8 +17,8 @@ import pytest
 import zigpy.types as zt
 from bellows.ezsp import EZSP
 
-from harness.emulation.ncp.codec import (EzspCodec, HeaderFormat, _int_read_layout, _octets_read_length,
-                                         parse_fields)
+from harness.emulation.ncp.codec import (EzspCodec, HeaderFormat, _int_read_layout, _reader, parse_fields,
+                                         zero_value)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -192,12 +192,34 @@ def test_an_octet_list_field_is_its_octets_and_refuses_what_the_type_refuses():
         assert _field_bytes(floats, kind) == kind(floats).serialize()
 
 
+def test_a_struct_field_is_written_as_its_own_serialize_writes_it():
+    """_field_bytes writes a plain zigpy Struct (EmberApsFrame, EmberNetworkParameters, ...) field by field: for
+    every such struct bellows declares, on random values, the octets of Struct.serialize; an unset field is left to
+    Struct.serialize, which refuses it as it did."""
+    from harness.emulation.ncp.codec import _field_bytes
+
+    rng = random.Random(3)
+    structs = {v for v in vars(t).values() if isinstance(v, type) and _reader(v)[0] == "struct"}
+    assert t.EmberApsFrame in structs and t.EmberNetworkParameters in structs and len(structs) > 20
+    for kind in structs:
+        size = len(zero_value(kind).serialize())
+        for _ in range(20):
+            value, _rest = kind.deserialize(rng.randbytes(size + 4))
+            assert _field_bytes(value, kind) == value.serialize(), kind
+    frame = t.EmberApsFrame.deserialize(bytes(range(11)))[0]
+    frame.sequence = None
+    with pytest.raises(ValueError):
+        frame.serialize()
+    with pytest.raises(ValueError):
+        _field_bytes(frame, t.EmberApsFrame)
+
+
 def test_command_parameters_parse_as_bellows_deserialize_dict_would():
     """parse_fields reads plain integer fields itself: for every command of every EZSP version, on random bodies,
     the same values of the same types, the same rest, or the same exception type as bellows' deserialize_dict."""
     assert _int_read_layout(t.uint16_t) == (2, "little", False) and _int_read_layout(t.EmberStatus) is None
     rng = random.Random(11)
-    checked = fast = octet_lists = 0
+    checked = fast = octet_lists = structs = enums = 0
     for version, protocol in EZSP._BY_VERSION.items():
         for name, (_, tx_schema, _) in protocol.COMMANDS.items():
             if not isinstance(tx_schema, dict) or not tx_schema:
@@ -213,9 +235,31 @@ def test_command_parameters_parse_as_bellows_deserialize_dict_would():
                     continue
                 got = parse_fields(body, tx_schema)
                 assert got == expected, (version, name, body.hex())
-                assert [type(v) for v in got[0].values()] == [type(v) for v in expected[0].values()], (version, name)
-                assert [[type(i) for i in v] for v in got[0].values() if isinstance(v, list)] == \
-                    [[type(i) for i in v] for v in expected[0].values() if isinstance(v, list)], (version, name)
+                _assert_same(got[0], expected[0], f"v{version} {name} {body.hex()}")
                 checked += 1
-                octet_lists += any(_octets_read_length(typ) is not None for typ in tx_schema.values())
-    assert checked > 1000 and fast > 100 and octet_lists > 100
+                octet_lists += any(_reader(typ)[0] == "octets" for typ in tx_schema.values())
+                structs += any(_reader(typ)[0] == "struct" for typ in tx_schema.values())
+                enums += any(_reader(typ)[0] == "enum" for typ in tx_schema.values())
+    assert checked > 1000 and fast > 100 and octet_lists > 100 and structs > 50 and enums > 300
+
+
+def _assert_same(got: object, expected: object, where: str) -> None:
+    """The same value built the same way: type, items, a Struct's attributes in order, an enum's very member."""
+    assert type(got) is type(expected), (where, got, expected)
+    if isinstance(expected, zt.Struct):
+        assert list(vars(got)) == list(vars(expected)), where
+        for name, value in vars(expected).items():
+            _assert_same(vars(got)[name], value, f"{where} .{name}")
+    elif isinstance(expected, dict):
+        assert list(got) == list(expected), where  # type: ignore[arg-type]
+        for name, value in expected.items():
+            _assert_same(got[name], value, f"{where} [{name}]")  # type: ignore[index]
+    elif isinstance(expected, list):
+        assert len(got) == len(expected), where  # type: ignore[arg-type]
+        for g, e in zip(got, expected):  # type: ignore[call-overload]
+            _assert_same(g, e, where)
+        assert vars(got) == vars(expected) if hasattr(expected, "__dict__") else True, where
+    elif isinstance(expected, enum.Enum) and expected.name in type(expected).__members__:
+        assert got is expected, where  # a named member is the member itself, as the enum's call returns it
+    else:
+        assert got == expected, where

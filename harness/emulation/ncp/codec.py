@@ -253,7 +253,25 @@ def _field_bytes(value: Any, typ: Any) -> bytes:
             return bytes(value)  # an octet list (certificate, public key, SMAC, key): its items are its octets
         except TypeError:
             pass  # an item that is no int (1.0): the type below converts it, or refuses it, as it did
+    elif type(value) is typ and (reader := _reader(typ))[0] is _STRUCT:
+        octets = _struct_bytes(value, reader[1])
+        if octets is not None:
+            return octets
     return (value if type(value) is typ else typ(value)).serialize()
+
+
+def _struct_bytes(value: Any, schema: dict[str, Any]) -> bytes | None:
+    """Struct.serialize's octets for a struct `_struct_schema` accepts: its fields one after another, each as
+    _field_bytes writes it (the struct's per-field conversion and checks are _field_bytes' own). None for a field
+    left unset (None or missing): Struct.serialize says what is wrong with it."""
+    fields = vars(value)
+    chunks = []
+    for name, kind in schema.items():
+        field = fields.get(name)
+        if field is None:
+            return None
+        chunks.append(_field_bytes(field, kind))
+    return b"".join(chunks)
 
 
 @functools.cache
@@ -269,31 +287,102 @@ def _octets_length(typ: Any) -> int | None:
 
 
 def parse_fields(data: bytes, schema: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
-    """bellows' deserialize_dict (each field's type reads its octets in order), with a plain integer field and a
-    fixed list of octets (EUI64, KeyData, a certificate) read here: the same value of the same type, items
-    included, as FixedIntType.deserialize and FixedList.deserialize give, without their per-octet calls and checks
-    (octets read from the wire are in range by construction). The same ValueError when the data runs out."""
+    """bellows' deserialize_dict (each field's type reads its octets in order), with the common kinds of field read
+    here (`_reader`): the same value of the same type, items and struct fields included, as the type's own
+    deserialize gives, without its per-octet calls, range checks (octets read from the wire are in range by
+    construction) and, for a Struct, the signature binding of its constructor. The same ValueError when the data
+    runs out. Anything else is read by its type."""
     result: dict[str, Any] = {}
     for key, typ in schema.items():
-        layout = _int_read_layout(typ)
-        if layout is None:
-            length = _octets_read_length(typ)
-            if length is None:
+        reader = _reader(typ)
+        kind = reader[0]
+        if kind is _INT:
+            _, size, order, signed = reader
+            if len(data) < size:
+                raise ValueError(f"Data is too short to contain {size} bytes")
+            result[key] = int.__new__(typ, int.from_bytes(data[:size], order, signed=signed))
+            data = data[size:]
+        elif kind is _ENUM:
+            _, size, order, signed, members = reader
+            if len(data) < size:
+                raise ValueError(f"Data is too short to contain {size} bytes")
+            member = members.get(int.from_bytes(data[:size], order, signed=signed))
+            if member is None:  # a value the enum does not name: its own call makes the "undefined_..." member
                 result[key], data = typ.deserialize(data)
                 continue
+            result[key] = member
+            data = data[size:]
+        elif kind is _OCTETS:
+            length = reader[1]
             if len(data) < length:
                 raise ValueError(f"Data is too short to contain {length} bytes")
             octets = list.__new__(typ)
             list.extend(octets, [int.__new__(zt.uint8_t, octet) for octet in data[:length]])
             result[key] = octets
             data = data[length:]
-            continue
-        size, order, signed = layout
-        if len(data) < size:
-            raise ValueError(f"Data is too short to contain {size} bytes")
-        result[key] = int.__new__(typ, int.from_bytes(data[:size], order, signed=signed))
-        data = data[size:]
+        elif kind is _STRUCT:
+            values, data = parse_fields(data, reader[1])
+            instance = object.__new__(typ)
+            vars(instance).update(values)  # what Struct.__new__ sets: each field, already of its type, in order
+            result[key] = instance
+        else:
+            result[key], data = typ.deserialize(data)
     return result, data
+
+
+_INT, _ENUM, _OCTETS, _STRUCT, _OWN = "int", "enum", "octets", "struct", "own"
+
+
+@functools.cache
+def _reader(typ: Any) -> tuple[Any, ...]:
+    """How parse_fields reads a field of type `typ`: (_INT, octets, byte order, signed), (_ENUM, the same and the
+    enum's value -> member map), (_OCTETS, length), (_STRUCT, its fields' schema) or (_OWN,): typ.deserialize."""
+    layout = _int_read_layout(typ)
+    if layout is not None:
+        return (_INT, *layout)
+    layout = _enum_read_layout(typ)
+    if layout is not None:
+        return (_ENUM, *layout, typ._value2member_map_)
+    length = _octets_read_length(typ)
+    if length is not None:
+        return (_OCTETS, length)
+    fields = _struct_schema(typ)
+    if fields is not None:
+        return (_STRUCT, fields)
+    return (_OWN,)
+
+
+def _enum_read_layout(typ: Any) -> tuple[int, Any, bool] | None:
+    """(octets, byte order, signed) of a zigpy enum read as FixedIntType.deserialize reads it (`cls.from_bytes`,
+    which calls the enum with the value), else None."""
+    if not (isinstance(typ, type) and issubclass(typ, zt.FixedIntType) and issubclass(typ, enum.Enum)):
+        return None
+    if getattr(typ.deserialize, "__func__", None) is not zt.FixedIntType.deserialize.__func__:
+        return None
+    if getattr(typ.from_bytes, "__func__", None) is not None or not typ._bits or typ._bits % 8 or typ._signed is None:
+        return None  # from_bytes of its own (int's is a builtin), or not whole octets
+    return typ._bits // 8, typ._byteorder, typ._signed
+
+
+def _struct_schema(typ: Any) -> dict[str, Any] | None:
+    """name -> type of the fields of a zigpy Struct that Struct.deserialize reads one after another and builds with
+    Struct.__new__ (no bitfields, no conditional, optional or counted fields, no integer struct), else None."""
+    if not (isinstance(typ, type) and issubclass(typ, zt.Struct)) or issubclass(typ, zt.IntStruct):
+        return None
+    if "fields" not in vars(typ):  # Struct itself, or a subclass zigpy did not set up
+        return None
+    if (getattr(typ.deserialize, "__func__", None) is not zt.Struct.deserialize.__func__
+            or typ._deserialize_internal is not zt.Struct._deserialize_internal
+            or typ.__new__ is not zt.Struct.__new__ or typ._real_cls() is not typ):
+        return None
+    schema: dict[str, Any] = {}
+    for field in typ.fields:
+        if field.requires is not None or field.optional or field.length is not None:
+            return None
+        if isinstance(field.type, type) and issubclass(field.type, zt.FixedIntType) and field.type._bits % 8:
+            return None
+        schema[field.name] = field.type
+    return schema
 
 
 @functools.cache
