@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+
+import pytest
 
 from harness.evidence.bundle import EvidenceBundle
 from harness.evidence import record as record_module
@@ -118,13 +121,18 @@ async def test_a_discarded_bundle_is_deleted_without_its_verdict_being_written(t
     assert bundle.discard("passed") is False  # once only
 
 
-async def test_a_discard_that_cannot_delete_the_folder_leaves_a_closed_truthful_bundle(tmp_path, monkeypatch):
+@pytest.mark.parametrize("gone", ["the timeline", "everything"])
+async def test_a_discard_that_cannot_delete_the_folder_leaves_a_closed_truthful_bundle(tmp_path, monkeypatch, gone):
     bundle = EvidenceBundle(tmp_path, "tests/x.py::undeletable", coalesce_saves=0.05)
     bundle.timeline.record("srv.sent", srv="8.11")
     bundle.timeline.record("join", device="esme")
+    real_rmtree = shutil.rmtree
 
     def half_delete(path, *args, **kwargs):
-        (path / "timeline.jsonl").unlink()  # removal fails part-way, after the timeline went
+        if gone == "everything":
+            real_rmtree(path)  # the folder went too, and yet the call reports a failure
+        else:
+            (path / "timeline.jsonl").unlink()  # removal fails part-way, after the timeline went
         raise PermissionError(13, "Permission denied", str(path))
 
     monkeypatch.setattr("harness.evidence.bundle.shutil.rmtree", half_delete)

@@ -119,6 +119,7 @@ class EvidenceBundle:
         try:
             shutil.rmtree(self.dir)
         except OSError:
+            self.dir.mkdir(parents=True, exist_ok=True)  # whatever part of it went, the folder itself included
             self.timeline.rewrite()
             self.close(outcome, message)
             return False

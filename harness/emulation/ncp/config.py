@@ -29,7 +29,7 @@ E = t.EzspStatus
 @functools.cache
 def _value_hook_names(cls: type, suffix: str) -> tuple[str, ...]:
     """The methods of `cls` named *<suffix> (other handler mixins' getValue/setValue hooks), in name order. Per
-    class, not per call: dir() of the NCP's class took ~60 us, five times a premises."""
+    class, not per call: sorted(dir()) of the NCP's class took ~20 us, five times a premises."""
     return tuple(name for name in sorted(dir(cls))
                  if name.endswith(suffix) and not name.startswith("_") and name != f"cmd{suffix}")
 
