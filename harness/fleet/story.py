@@ -121,9 +121,9 @@ async def story(bench: Bench, params: PremisesParams, *, no_join_window: float) 
     }
 
 
-# A premises' record is rewritten at most this often while it runs (and at once when it ends): its ~15 changes in
-# a second or two of wall time made as many whole-record rewrites. A worker that dies leaves each bundle's record
-# as it stood up to this long before (docs/fleet.md).
+# A premises' record is rewritten at most this often while it runs (and at once when it ends, if its bundle is
+# kept): its ~15 changes in a second or two of wall time made as many whole-record rewrites. A worker that dies
+# leaves each bundle's record as it stood up to this long before (docs/fleet.md).
 RECORD_SAVE_INTERVAL = 1.0
 
 # The fleet's --frame-log choices: Bench.start's frame_log modes but "on" (a fleet never writes logs as it goes).
