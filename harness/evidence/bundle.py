@@ -111,7 +111,7 @@ class EvidenceBundle:
         """Delete the bundle instead of closing it (a passing premises the fleet does not keep): its verdict is not
         written first, since nothing will read it (the record's final rewrite was ~1 % of a fleet premises' CPU).
         False if the folder could not be removed: the bundle is then closed with `outcome`, so what is left on disk
-        says how the test ended rather than "incomplete"."""
+        says how the test ended rather than "incomplete". A folder already gone counts as removed."""
         if self._closed:
             return False
         self.record.cancel_saves()
@@ -119,9 +119,9 @@ class EvidenceBundle:
         try:
             shutil.rmtree(self.dir)
         except OSError:
-            self.dir.mkdir(parents=True, exist_ok=True)  # whatever part of it went, the folder itself included
-            self.timeline.rewrite()
-            self.close(outcome, message)
-            return False
+            if self.dir.exists():  # part of it is left: it says how the test ended
+                self.timeline.rewrite()
+                self.close(outcome, message)
+                return False
         self._closed = True
         return True

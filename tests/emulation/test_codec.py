@@ -17,8 +17,8 @@ import pytest
 import zigpy.types as zt
 from bellows.ezsp import EZSP
 
-from harness.emulation.ncp.codec import (EzspCodec, HeaderFormat, _int_read_layout, _reader, parse_fields,
-                                         zero_value)
+from harness.emulation.ncp.codec import (EzspCodec, HeaderFormat, _field_bytes, _int_read_layout, _reader,
+                                         parse_fields, zero_value)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -196,8 +196,6 @@ def test_a_struct_field_is_written_as_its_own_serialize_writes_it():
     """_field_bytes writes a plain zigpy Struct (EmberApsFrame, EmberNetworkParameters, ...) field by field: for
     every such struct bellows declares, on random values, the octets of Struct.serialize; an unset field is left to
     Struct.serialize, which refuses it as it did."""
-    from harness.emulation.ncp.codec import _field_bytes
-
     rng = random.Random(3)
     structs = {v for v in vars(t).values() if isinstance(v, type) and _reader(v)[0] == "struct"}
     assert t.EmberApsFrame in structs and t.EmberNetworkParameters in structs and len(structs) > 20
@@ -212,6 +210,41 @@ def test_a_struct_field_is_written_as_its_own_serialize_writes_it():
         frame.serialize()
     with pytest.raises(ValueError):
         _field_bytes(frame, t.EmberApsFrame)
+
+
+class _OwnSerialize(zt.Struct):
+    a: zt.uint8_t
+
+    def serialize(self) -> bytes:
+        return b"X" + super().serialize()
+
+
+class _OwnSetattr(zt.Struct):
+    a: zt.uint8_t
+
+    def __setattr__(self, name: str, value: object) -> None:
+        super().__setattr__(name, zt.uint8_t(int(value) ^ 0xFF) if name == "a" else value)  # type: ignore[call-overload]
+
+
+class _BigEndian(zt.uint16_t, byteorder="big"):
+    pass
+
+
+def test_structs_that_read_write_or_set_fields_their_own_way_are_left_to_themselves():
+    """Only a struct zigpy reads, builds and writes field by field takes the codec's own path; one with its own
+    serialize or __setattr__, and a field holding a value of another type than declared, go through zigpy."""
+    for kind in (_OwnSerialize, _OwnSetattr):
+        assert _reader(kind)[0] == "own", kind
+        expected = kind.deserialize(b"\x01rest")
+        got = parse_fields(b"\x01rest", {"v": kind})
+        assert vars(got[0]["v"]) == vars(expected[0]) and got[1] == expected[1] == b"rest"
+        value = expected[0]
+        assert _field_bytes(value, kind) == value.serialize()
+    frame = t.EmberApsFrame.deserialize(bytes(range(11)))[0]
+    frame.groupId = _BigEndian(0x0102)  # not the declared type: Struct.serialize writes it its own way
+    assert _field_bytes(frame, t.EmberApsFrame) == frame.serialize()
+    frame.groupId = 0x0102  # a plain int set after construction: Struct.serialize converts it
+    assert _field_bytes(frame, t.EmberApsFrame) == frame.serialize()
 
 
 def test_command_parameters_parse_as_bellows_deserialize_dict_would():

@@ -261,14 +261,15 @@ def _field_bytes(value: Any, typ: Any) -> bytes:
 
 
 def _struct_bytes(value: Any, schema: dict[str, Any]) -> bytes | None:
-    """Struct.serialize's octets for a struct `_struct_schema` accepts: its fields one after another, each as
-    _field_bytes writes it (the struct's per-field conversion and checks are _field_bytes' own). None for a field
-    left unset (None or missing): Struct.serialize says what is wrong with it."""
+    """Struct.serialize's octets for a struct `_struct_schema` accepts, when every field holds a value of exactly
+    its declared type (as Struct.__new__ leaves them): the fields one after another, each as _field_bytes writes
+    it. None otherwise (a field unset, or set later to a plain int or to a subclass that writes itself its own way):
+    Struct.serialize then converts, writes or refuses it as it does."""
     fields = vars(value)
     chunks = []
     for name, kind in schema.items():
         field = fields.get(name)
-        if field is None:
+        if type(field) is not kind:
             return None
         chunks.append(_field_bytes(field, kind))
     return b"".join(chunks)
@@ -359,8 +360,10 @@ def _enum_read_layout(typ: Any) -> tuple[int, Any, bool] | None:
         return None
     if getattr(typ.deserialize, "__func__", None) is not zt.FixedIntType.deserialize.__func__:
         return None
-    if getattr(typ.from_bytes, "__func__", None) is not None or not typ._bits or typ._bits % 8 or typ._signed is None:
-        return None  # from_bytes of its own (int's is a builtin), or not whole octets
+    if any("from_bytes" in vars(kind) for kind in typ.__mro__ if kind is not int):
+        return None  # a from_bytes of its own: FixedIntType.deserialize would call it
+    if not typ._bits or typ._bits % 8 or typ._signed is None:
+        return None
     return typ._bits // 8, typ._byteorder, typ._signed
 
 
@@ -373,8 +376,10 @@ def _struct_schema(typ: Any) -> dict[str, Any] | None:
         return None
     if (getattr(typ.deserialize, "__func__", None) is not zt.Struct.deserialize.__func__
             or typ._deserialize_internal is not zt.Struct._deserialize_internal
-            or typ.__new__ is not zt.Struct.__new__ or typ._real_cls() is not typ):
-        return None
+            or typ.serialize is not zt.Struct.serialize or typ.__new__ is not zt.Struct.__new__
+            or typ.__init__ is not zt.Struct.__init__ or typ.__setattr__ is not zt.Struct.__setattr__
+            or typ._real_cls() is not typ):
+        return None  # a struct that reads, writes, builds or sets its fields its own way
     schema: dict[str, Any] = {}
     for field in typ.fields:
         if field.requires is not None or field.optional or field.length is not None:
