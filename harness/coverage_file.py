@@ -47,10 +47,9 @@ def _fixture_text(p: Path) -> str:
                      expected="JSON" if p.suffix.lower() == ".json" else "YAML")
 
 
-def _checked_data(p: Path, text: str | None = None) -> Any:
+def _checked_data(p: Path, text: str) -> Any:
+    """The fixture's data parsed from `text` (as read by _fixture_text) and checked, a copy of its own."""
     is_json = p.suffix.lower() == ".json"
-    if text is None:
-        text = _fixture_text(p)
     key = (str(p), text)
     if key in _PARSED:
         return pickle.loads(_PARSED[key])

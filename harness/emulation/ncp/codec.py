@@ -399,7 +399,6 @@ def _int_read_layout(typ: Any) -> tuple[int, Any, bool] | None:
     return layout[2], layout[3], layout[4]
 
 
-@functools.cache
 def _octets_read_length(typ: Any) -> int | None:
     """The length of a fixed list of uint8 that FixedList.deserialize reads (one uint8_t per octet), else None."""
     length = _octets_length(typ)
