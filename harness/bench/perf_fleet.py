@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import interpreter
 from harness.bench import steps
 from harness.bench.bench import Bench
 from harness.bench.han_link import hashed_tc_link_key
@@ -164,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"CBKE curve backend: {', '.join(sorted(b for b in backends if b)) or 'n/a'} (SMETS2_CURVE_BACKEND)")
     places = {str(summary.get("staging")) for *_, summary in rows}
     print(f"bundles staged in: {', '.join(sorted(places)) or 'n/a'} (smets2-harness fleet --staging)")
+    print(f"interpreter: {interpreter.this_build().label()} (docs/performance.md, 'The interpreter build')")
     print(f"target: 1,000 premises in <= 30 s on 2 cores = {TARGET_PER_S:.1f} premises/s")
     if layers is not None:
         print_layers(*layers[:2], args.layers, layers[2])

@@ -39,6 +39,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import interpreter
 from harness.bench.perf_fleet import TARGET_PER_S
 
 CORES = 2
@@ -172,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     budget = Budget(instructions, rates[len(rates) // 2])
     print(f"\nfleet premises, default path ({args.in_flight} in flight, one worker, {args.rig}):")
     print(f"  {instructions / 1e6:.0f} M instructions per premises (user space, callgrind, {small} -> {large})")
+    print(f"  interpreter: {interpreter.this_build().label()} (the count depends on its build)")
     print(f"  this machine now: {budget.rate_per_core / 1e9:.2f} G instructions per user CPU-second "
           f"(native runs: {', '.join(f'{r / 1e9:.2f}' for r in rates)}), "
           f"{budget.cpu_ms_per_premises:.1f} ms of CPU per premises")

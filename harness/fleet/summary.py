@@ -70,6 +70,8 @@ def table(summary: dict[str, Any]) -> str:
         frame_log = f", frame log {summary['frame_log']}" if summary.get("frame_log") else ""
         lines.append(f"path: bellows over the {summary['transport']} line, CBKE {cbke}, "
                      f"{summary.get('event_loop', 'asyncio')} event loop{frame_log}")
+    if summary.get("interpreter"):
+        lines.append(f"interpreter: {summary['interpreter']}")
     if summary.get("worker_errors"):
         lines.append("worker processes that failed (the others ran their premises):")
         lines += [f"  {error}" for error in summary["worker_errors"]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -156,8 +157,12 @@ def test_the_fleet_runs_cbke_under_one_run_ca_over_the_in_process_line(tmp_path,
     assert summary["memory"]["gc"]["middle_collections"] == 0  # 3 premises: far from GC_THRESHOLDS[1] young ones
     from harness.zigbee.cbke import curve
     assert summary["curve_backend"] == curve.backend_name() != ""  # tests/zigbee/conftest.py demands libcrypto in CI
+    printed = capsys.readouterr().out
     assert (f"path: bellows over the loop line, CBKE on (curve: {summary['curve_backend']}), uvloop event loop"
-            in capsys.readouterr().out)
+            in printed)
+    from harness import interpreter
+    assert summary["interpreter"] == interpreter.this_build().label() and sys.executable in summary["interpreter"]
+    assert f"interpreter: {summary['interpreter']}" in printed
     bundles = sorted((out / "premises").iterdir())
     assert len(bundles) == 3
     for bundle in bundles:
