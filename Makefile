@@ -1,5 +1,5 @@
 # smets2-harness: `make bench` runs the bench on the emulated rigs (both topologies); `make test` runs every test.
-PYTHON ?=  # empty: harness/interpreter.py picks (python3, or a faster build of its version beside it)
+PYTHON ?=  # empty: harness/interpreter.py picks (python3, or a faster build of its version beside it; prints why)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -7,7 +7,8 @@ STAMP  := $(VENV)/.installed
 .PHONY: bench test bench-perf bench-perf-fleet bench-perf-instructions valgrind tshark herdsman openssl dcc-tools java chromium tmux clean
 
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(or $(PYTHON),$$(python3 -m harness.interpreter --pick || echo python3)) -m venv $(VENV)
+	test -x $(PY) || { py="$(PYTHON)"; [ -n "$$py" ] || py="$$(python3 harness/interpreter.py --pick)" || exit 1; \
+	  "$$py" -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
