@@ -356,15 +356,11 @@ def _reader(typ: Any) -> tuple[Any, ...]:
 def _enum_read_layout(typ: Any) -> tuple[int, Any, bool] | None:
     """(octets, byte order, signed) of a zigpy enum read as FixedIntType.deserialize reads it (`cls.from_bytes`,
     which calls the enum with the value), else None."""
-    if not (isinstance(typ, type) and issubclass(typ, zt.FixedIntType) and issubclass(typ, enum.Enum)):
-        return None
-    if getattr(typ.deserialize, "__func__", None) is not zt.FixedIntType.deserialize.__func__:
+    if not (isinstance(typ, type) and issubclass(typ, enum.Enum)):
         return None
     if any("from_bytes" in vars(kind) for kind in typ.__mro__ if kind is not int):
         return None  # a from_bytes of its own: FixedIntType.deserialize would call it
-    if not typ._bits or typ._bits % 8 or typ._signed is None:
-        return None
-    return typ._bits // 8, typ._byteorder, typ._signed
+    return _fixed_int_read(typ)
 
 
 def _struct_schema(typ: Any) -> dict[str, Any] | None:
@@ -393,10 +389,19 @@ def _struct_schema(typ: Any) -> dict[str, Any] | None:
 @functools.cache
 def _int_read_layout(typ: Any) -> tuple[int, Any, bool] | None:
     """(octets, byte order, signed) of a zigpy integer type read as FixedIntType.deserialize reads it, else None."""
-    layout = _int_layout(typ)
-    if layout is None or getattr(typ.deserialize, "__func__", None) is not zt.FixedIntType.deserialize.__func__:
+    return _fixed_int_read(typ) if _int_layout(typ) is not None else None
+
+
+def _fixed_int_read(typ: Any) -> tuple[int, Any, bool] | None:
+    """(octets, byte order, signed) of a zigpy FixedIntType in whole octets that FixedIntType.deserialize reads (an
+    integer or an enum), else None."""
+    if not (isinstance(typ, type) and issubclass(typ, zt.FixedIntType)):
         return None
-    return layout[2], layout[3], layout[4]
+    if getattr(typ.deserialize, "__func__", None) is not zt.FixedIntType.deserialize.__func__:
+        return None
+    if not typ._bits or typ._bits % 8 or typ._signed is None:
+        return None
+    return typ._bits // 8, typ._byteorder, typ._signed
 
 
 def _octets_read_length(typ: Any) -> int | None:
