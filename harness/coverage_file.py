@@ -42,6 +42,13 @@ _PARSED: dict[tuple[str, str], bytes] = {}
 _PARSED_LIMIT = 8
 
 
+def _keep(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    """Remember `value` under `key`, forgetting the oldest entry past _PARSED_LIMIT."""
+    if len(cache) >= _PARSED_LIMIT:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+
+
 def _fixture_text(p: Path) -> str:
     return read_text(p, what="coverage database fixture", max_bytes=COVERAGE_MAX_BYTES,
                      expected="JSON" if p.suffix.lower() == ".json" else "YAML")
@@ -56,11 +63,9 @@ def _checked_data(p: Path, text: str) -> Any:
     data = load_json(text, str(p)) if is_json else load_yaml(text, str(p))
     check_numbers(data, str(p))
     _check_lags(data, str(p))
-    if len(_PARSED) >= _PARSED_LIMIT:
-        _PARSED.pop(next(iter(_PARSED)))
     # Kept pickled, and every caller gets its own copy: no database may change another's data. Unpickling the
     # plain data a fixture holds is several times cheaper than copy.deepcopy of it, and the fleet does it per bench.
-    _PARSED[key] = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+    _keep(_PARSED, key, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
     return data
 
 
@@ -82,7 +87,5 @@ def load_coverage_db(path: str | Path, *, clock: Clock | None = None,
         except (OverflowError, TypeError, RecursionError) as exc:  # a shape the validator did not foresee
             raise InputError(f"not a coverage database fixture: {type(exc).__name__}: {str(exc)[:60]}",
                              where=str(p)) from None
-        if len(_BUILT) >= _PARSED_LIMIT:
-            _BUILT.pop(next(iter(_BUILT)))
-        _BUILT[key] = built
+        _keep(_BUILT, key, built)
     return built.with_clock(clock)
