@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -96,10 +97,8 @@ def test_candidates_come_from_path_first_then_the_places_each_file_once(tmp_path
 def test_pick_prints_the_versioned_file_of_the_choice_and_why(monkeypatch, capsys, tmp_path: Path) -> None:
     real = _fake_python(tmp_path / "usr-bin", "python3.11")
     alias = _fake_python(tmp_path / "usr-bin", "python3", target=real)
-    default = Build(executable="/opt/pyenv/bin/python3", implementation="CPython", version=(3, 11, 7),
-                    shared_libpython=True, can_make_venv=True)
-    static = Build(executable=str(alias), implementation="CPython", version=(3, 11, 2), shared_libpython=False,
-                   can_make_venv=True)
+    default = build("pyenv/bin/python3", (3, 11, 7), shared=True)
+    static = dataclasses.replace(build("static", (3, 11, 2), shared=False), executable=str(alias))
     monkeypatch.setattr(interpreter, "this_build", lambda check_venv=False: default)
     monkeypatch.setattr(interpreter, "candidates", lambda: [str(alias)])
     monkeypatch.setattr(interpreter, "probe", lambda exe: static if exe == str(alias) else None)
@@ -110,8 +109,7 @@ def test_pick_prints_the_versioned_file_of_the_choice_and_why(monkeypatch, capsy
 
 
 def test_pick_without_a_usable_python_fails_and_says_where_it_looked(monkeypatch, capsys) -> None:
-    old = Build(executable="/opt/old/python3", implementation="CPython", version=(3, 10, 13),
-                shared_libpython=False, can_make_venv=True)
+    old = build("old/python3", (3, 10, 13), shared=False)
     monkeypatch.setattr(interpreter, "this_build", lambda check_venv=False: old)
     monkeypatch.setattr(interpreter, "candidates", lambda: ["/opt/other/python3.11"])
     monkeypatch.setattr(interpreter, "probe", lambda exe: None)
