@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
+from harness.evidence import redaction
 from harness.evidence.bundle import EvidenceBundle, safe_name
 from harness.evidence.report import format_table
 from harness.evidence.runlog import append_event, write_collected
@@ -127,15 +129,9 @@ def test_frame_log_lines_lose_their_keys_and_keep_the_rest():
     assert redact_log_text(prose) == prose
 
 
-
 def test_key_dumps_found_through_the_colon_led_hint_are_exactly_those_the_full_pattern_finds():
     """redact_text skips the full 16-octet pattern when its colon-led hint finds nothing: on texts built around dumps
     of 14 to 18 octets, in words, after colons, beside EUI-64s, the answer is the full pattern's on every one."""
-    import random
-    import re
-
-    from harness.evidence import redaction
-
     rng = random.Random(7)
     pieces = ["a", "Z", "_", ":", " ", "'", "=", "\n", "0x", "00:db:12:34:56:78:90:a0", "{\"k\": ", "12:00:00"]
     hidden = 0
@@ -147,7 +143,7 @@ def test_key_dumps_found_through_the_colon_led_hint_are_exactly_those_the_full_p
         assert redaction._hide_key_octets(text) == expected, text
         hidden += expected != text
     assert hidden > 300  # the cases include real dumps, not only near misses
-    assert re.search(redaction._KEY_OCTETS_HINT, "00:db:12:34:56:78:90:a0 and 12:00:00") is None
+    assert redaction._KEY_OCTETS_HINT.search("00:db:12:34:56:78:90:a0 and 12:00:00") is None
 
 
 JOIN_SCENARIO = '''
